@@ -1,0 +1,138 @@
+"""Data access. Repositories add, query and flush; only the unit of work commits."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Enrollment, Event, ExternalIdentity, LmsEvent, StepCompletion, Student
+from bot.db.upsert import insert_ignore
+from journeys.journey import EnrollmentStatus
+
+
+class StudentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_telegram_id(self, telegram_id: int) -> Student | None:
+        return await self.session.scalar(select(Student).where(Student.telegram_id == telegram_id))
+
+    async def get(self, student_id: int) -> Student | None:
+        return await self.session.get(Student, student_id)
+
+    async def add(self, student: Student) -> Student:
+        self.session.add(student)
+        await self.session.flush()
+        return student
+
+
+class EnrollmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, enrollment_id: int) -> Enrollment | None:
+        return await self.session.get(Enrollment, enrollment_id)
+
+    async def current(self, student_id: int, journey_id: str) -> Enrollment | None:
+        """The student's latest enrollment in the journey that was not dropped."""
+        return await self.session.scalar(
+            select(Enrollment)
+            .where(
+                Enrollment.student_id == student_id,
+                Enrollment.journey_id == journey_id,
+                Enrollment.status != EnrollmentStatus.DROPPED,
+            )
+            .order_by(Enrollment.id.desc())
+            .limit(1)
+        )
+
+    async def add(self, enrollment: Enrollment) -> Enrollment:
+        self.session.add(enrollment)
+        await self.session.flush()
+        return enrollment
+
+    async def completed_steps(self, enrollment_id: int) -> set[str]:
+        rows = await self.session.scalars(
+            select(StepCompletion.step_id).where(StepCompletion.enrollment_id == enrollment_id)
+        )
+        return set(rows)
+
+    async def record_completion(self, enrollment_id: int, step_id: str, source: str, at: datetime) -> bool:
+        """True when this is the first completion of the step: double presses and LMS repeats count once."""
+        return await insert_ignore(
+            self.session,
+            StepCompletion.__table__,  # type: ignore[arg-type]
+            {"enrollment_id": enrollment_id, "step_id": step_id, "source": source, "completed_at": at},
+            key=["enrollment_id", "step_id"],
+        )
+
+
+class EventLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(
+        self,
+        type_: str,
+        at: datetime,
+        *,
+        student_id: int | None = None,
+        enrollment_id: int | None = None,
+        **data: Any,
+    ) -> None:
+        self.session.add(
+            Event(type=type_, occurred_at=at, student_id=student_id, enrollment_id=enrollment_id, data=data)
+        )
+
+    async def count(self, type_: str, *, enrollment_id: int | None = None) -> int:
+        query = select(func.count()).select_from(Event).where(Event.type == type_)
+        if enrollment_id is not None:
+            query = query.where(Event.enrollment_id == enrollment_id)
+        return int(await self.session.scalar(query) or 0)
+
+
+class IdentityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_external_id(self, external_id: str, source: str = "lms") -> ExternalIdentity | None:
+        return await self.session.scalar(
+            select(ExternalIdentity).where(
+                ExternalIdentity.source == source, ExternalIdentity.external_id == external_id
+            )
+        )
+
+    async def by_code(self, code: str) -> ExternalIdentity | None:
+        return await self.session.scalar(select(ExternalIdentity).where(ExternalIdentity.start_code == code))
+
+    async def for_student(self, student_id: int) -> list[ExternalIdentity]:
+        rows = await self.session.scalars(
+            select(ExternalIdentity).where(ExternalIdentity.student_id == student_id)
+        )
+        return list(rows)
+
+    async def add(self, identity: ExternalIdentity) -> ExternalIdentity:
+        self.session.add(identity)
+        await self.session.flush()
+        return identity
+
+    async def record_event(self, values: dict[str, Any]) -> bool:
+        """Stores an LMS event once per event_id; False for a repeat."""
+        return await insert_ignore(
+            self.session,
+            LmsEvent.__table__,  # type: ignore[arg-type]
+            values,
+            key=["event_id"],
+        )
+
+    async def event(self, event_id: str) -> LmsEvent | None:
+        return await self.session.scalar(select(LmsEvent).where(LmsEvent.event_id == event_id))
+
+    async def pending_events(self, identity_id: int) -> list[LmsEvent]:
+        rows = await self.session.scalars(
+            select(LmsEvent)
+            .where(LmsEvent.identity_id == identity_id, LmsEvent.applied_at.is_(None))
+            .order_by(LmsEvent.id)
+        )
+        return list(rows)

@@ -1,0 +1,42 @@
+"""The unit of work: one session, the repositories over it, and the only place that commits."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.repositories import EnrollmentRepository, EventLog, IdentityRepository, StudentRepository
+
+
+class UnitOfWork:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = session_factory
+
+    async def __aenter__(self) -> Self:
+        self.session = self._factory()
+        self.students = StudentRepository(self.session)
+        self.enrollments = EnrollmentRepository(self.session)
+        self.events = EventLog(self.session)
+        self.identities = IdentityRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # whatever was not committed explicitly is not kept
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)

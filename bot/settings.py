@@ -1,0 +1,93 @@
+"""Settings from the environment and `.env`. The variable names are a public contract (README)."""
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JOURNEY = ROOT / "config" / "journeys" / "online_store.ru.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str | None = Field(default=None, pattern=r"^\d+:[\w-]+$")
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///data/journeybot.db"
+    journey_file: Path = DEFAULT_JOURNEY
+    curator_chat_id: int | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    timezone: str = "Europe/Moscow"
+    clock_speed: float = Field(default=1.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=30.0, gt=0)
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    api_secret: str | None = None
+    redis_url: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)"
+            ) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "string_pattern_mismatch":
+                message = "has an invalid format"
+            problems.append(f"{name}: {message}")
+        raise SettingsError(problems) from None

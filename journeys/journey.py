@@ -1,0 +1,99 @@
+"""A loaded journey with the lookups the rest of the code needs."""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from journeys.spec import JourneySpec, Question, Stage, Step, Track
+
+
+class EnrollmentStatus(StrEnum):
+    ONBOARDING = "onboarding"
+    WAITING = "waiting_start"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+
+
+SKIPPED = None  # the stored answer of an optional question the student skipped
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    ok: bool
+    reason: str | None = None  # too_short / too_long / pattern
+    limit: int | None = None
+
+
+class Journey:
+    def __init__(self, spec: JourneySpec) -> None:
+        self.spec = spec
+        self._questions = {q.id: q for q in spec.survey.questions}
+        self._steps: dict[str, Step] = {}
+        self._stage_of: dict[str, Stage] = {}
+        for stage in spec.stages:
+            for step in stage.steps:
+                self._steps[step.id] = step
+                self._stage_of[step.id] = stage
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return self.spec.survey.questions
+
+    def question(self, question_id: str) -> Question | None:
+        return self._questions.get(question_id)
+
+    def question_number(self, question: Question) -> int:
+        return self.questions.index(question) + 1
+
+    def next_question(self, answers: dict[str, Any]) -> Question | None:
+        """The survey resumes at the first question without a stored answer."""
+        return next((q for q in self.questions if q.id not in answers), None)
+
+    def route(self, answers: dict[str, Any]) -> str:
+        for rule in self.spec.routing.rules:
+            if rule.matches(answers):
+                return rule.track
+        return self.spec.routing.default
+
+    def track(self, track_id: str) -> Track:
+        return self.spec.tracks[track_id]
+
+    def has_track(self, track_id: str) -> bool:
+        return track_id in self.spec.tracks
+
+    def steps_of(self, track_id: str) -> list[Step]:
+        return [self._steps[step_id] for step_id in self.spec.tracks[track_id].steps]
+
+    def step(self, step_id: str) -> Step | None:
+        return self._steps.get(step_id)
+
+    def stage_of(self, step_id: str) -> Stage:
+        return self._stage_of[step_id]
+
+    def next_step(self, track_id: str, completed: set[str]) -> Step | None:
+        """Steps may be finished out of order (the LMS reports too): the next is the first one not done."""
+        return next((s for s in self.steps_of(track_id) if s.id not in completed), None)
+
+    def done_count(self, track_id: str, completed: set[str]) -> int:
+        return sum(1 for s in self.spec.tracks[track_id].steps if s in completed)
+
+
+def check_text(question: Question, text: str) -> TextCheck:
+    text = text.strip()
+    if len(text) < question.min_length:
+        return TextCheck(False, "too_short", question.min_length)
+    if len(text) > question.max_length:
+        return TextCheck(False, "too_long", question.max_length)
+    if question.pattern and not re.fullmatch(question.pattern, text):
+        return TextCheck(False, "pattern")
+    return TextCheck(True)

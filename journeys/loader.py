@@ -1,0 +1,156 @@
+"""Reads journey YAML files into a Journey, with errors that name file, path and problem."""
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from journeys.journey import Journey
+from journeys.spec import FORMAT_VERSION, JourneySpec
+
+
+@dataclass(frozen=True)
+class JourneyIssue:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.path}:{self.message}"
+
+
+class JourneyError(Exception):
+    def __init__(self, issues: list[JourneyIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(map(str, issues)))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML silently keeps the last of two equal keys; a journey author wants to hear about it."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(document)"
+
+
+def load_journey(file: str | Path) -> Journey:
+    name = str(file)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JourneyError([JourneyIssue(name, "(file)", exc.strerror or str(exc))]) from None
+    return parse_journey(text, name)
+
+
+def parse_journey(text: str, name: str = "<journey>") -> Journey:
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise JourneyError([JourneyIssue(name, where, f"invalid YAML: {problem}")]) from None
+    if not isinstance(document, dict):
+        raise JourneyError([JourneyIssue(name, "(document)", "a journey must be a mapping of keys")])
+    if document.get("format") != FORMAT_VERSION:
+        raise JourneyError(
+            [JourneyIssue(name, "format", f"unsupported format {document.get('format')!r}, expected 1")]
+        )
+    try:
+        spec = JourneySpec.model_validate(document)
+    except ValidationError as exc:
+        raise JourneyError(
+            [JourneyIssue(name, format_path(e["loc"]), _message(e)) for e in exc.errors()]
+        ) from None
+    issues = [JourneyIssue(name, path, message) for path, message in check_references(spec)]
+    if issues:
+        raise JourneyError(issues)
+    return Journey(spec)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _duplicates(values: list[str]) -> set[str]:
+    return {value for value, count in Counter(values).items() if count > 1}
+
+
+def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
+    questions = {q.id: q for q in spec.survey.questions}
+    for i, question in enumerate(spec.survey.questions):
+        at = f"survey.questions[{i}]"
+        if [q.id for q in spec.survey.questions[:i]].count(question.id):
+            yield f"{at}.id", f"duplicate question id {question.id!r}"
+        if question.is_choice and not question.options:
+            yield f"{at}.options", "a choice question needs at least one option"
+        if not question.is_choice and question.options:
+            yield f"{at}.options", "a free-text question cannot have options"
+        if question.min_length > question.max_length:
+            yield f"{at}.min_length", "min_length is larger than max_length"
+        for dup in _duplicates([o.id for o in question.options]):
+            index = [o.id for o in question.options].index(dup, 1)
+            yield f"{at}.options[{index}].id", f"duplicate option id {dup!r}"
+
+    all_steps = [
+        (s, f"stages[{si}].steps[{i}]")
+        for si, stage in enumerate(spec.stages)
+        for i, s in enumerate(stage.steps)
+    ]
+    step_ids = {step.id for step, _ in all_steps}
+    seen: set[str] = set()
+    for step, at in all_steps:
+        if step.id in seen:
+            yield f"{at}.id", f"duplicate step id {step.id!r}"
+        seen.add(step.id)
+    for dup in _duplicates([stage.id for stage in spec.stages]):
+        yield "stages", f"duplicate stage id {dup!r}"
+
+    for track_id, track in spec.tracks.items():
+        for i, step_id in enumerate(track.steps):
+            if step_id not in step_ids:
+                yield f"tracks.{track_id}.steps[{i}]", f"unknown step {step_id!r}"
+            elif track.steps.index(step_id) != i:
+                yield f"tracks.{track_id}.steps[{i}]", f"step {step_id!r} appears twice in the track"
+
+    for r, rule in enumerate(spec.routing.rules):
+        at = f"routing.rules[{r}]"
+        if rule.track not in spec.tracks:
+            yield f"{at}.track", f"unknown track {rule.track!r}"
+        for question_id, accepted in rule.when.items():
+            question = questions.get(question_id)
+            if question is None:
+                yield f"{at}.when.{question_id}", f"unknown question {question_id!r}"
+            elif not question.is_choice:
+                yield f"{at}.when.{question_id}", "routing can only use choice questions"
+            else:
+                for a, answer in enumerate(accepted):
+                    if question.option(answer) is None:
+                        yield f"{at}.when.{question_id}[{a}]", f"unknown answer {answer!r}"
+    if spec.routing.default not in spec.tracks:
+        yield "routing.default", f"unknown track {spec.routing.default!r}"

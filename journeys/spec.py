@@ -1,0 +1,149 @@
+"""Typed model of a journey file (format 1).
+
+Parsing checks shapes and unknown keys; `references.py` then checks that ids point at things that exist.
+"""
+
+import re
+from datetime import time as Time
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+
+from journeys.durations import format_duration, parse_duration
+
+FORMAT_VERSION = 1
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(lambda v: v if isinstance(v, timedelta) else parse_duration(v)),
+    PlainSerializer(format_duration, return_type=str),
+]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(Strict):
+    id: Identifier
+    text: str = Field(min_length=1, max_length=64)
+
+
+class QuestionKind(StrEnum):
+    CHOICE = "choice"
+    TEXT = "text"
+
+
+class Question(Strict):
+    id: Identifier
+    text: str = Field(min_length=1)
+    options: tuple[Option, ...] = ()
+    input: QuestionKind = QuestionKind.CHOICE
+    required: bool = True
+    min_length: int = Field(default=1, ge=0)
+    max_length: int = Field(default=500, ge=1, le=4000)
+    pattern: str | None = None
+    error: str | None = None  # shown when free text fails validation
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @property
+    def is_choice(self) -> bool:
+        return self.input is QuestionKind.CHOICE
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+class Survey(Strict):
+    intro: str | None = None
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+
+class Rule(Strict):
+    track: Identifier
+    when: dict[str, tuple[str, ...]] = Field(min_length=1)
+
+    def matches(self, answers: dict[str, Any]) -> bool:
+        return all(answers.get(question) in accepted for question, accepted in self.when.items())
+
+
+class Routing(Strict):
+    rules: tuple[Rule, ...] = ()
+    default: Identifier
+
+
+class MediaKind(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    ANIMATION = "animation"
+
+
+class Media(Strict):
+    kind: MediaKind
+    url: str = Field(pattern=r"^(https?://|file:)")
+
+
+class Link(Strict):
+    text: str = Field(min_length=1, max_length=64)
+    url: str = Field(pattern=r"^https?://")
+
+
+class Step(Strict):
+    id: Identifier
+    title: str = Field(min_length=1, max_length=120)
+    text: str = Field(min_length=1, max_length=3500)
+    media: Media | None = None
+    link: Link | None = None
+    button: str | None = Field(default=None, max_length=40)
+
+
+class Stage(Strict):
+    id: Identifier
+    title: str = Field(min_length=1)
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+
+class Track(Strict):
+    title: str = Field(min_length=1)
+    intro: str | None = None  # said once when the track is assigned
+    steps: tuple[str, ...] = Field(min_length=1)
+
+
+class CohortSchedule(StrEnum):
+    IMMEDIATE = "immediate"
+    FIRST_MONDAY = "first_monday_monthly"
+
+
+class Cohort(Strict):
+    schedule: CohortSchedule = CohortSchedule.IMMEDIATE
+    # an enrollment closer than this to a start joins the next one
+    cutoff: Duration = timedelta(days=7)
+    time: Time = Time(10, 0)
+
+
+class JourneySpec(Strict):
+    format: Literal[1]
+    id: Identifier
+    title: str = Field(min_length=1)
+    language: str = Field(default="ru", pattern=r"^[a-z]{2}$")
+    welcome: str = Field(min_length=1)
+    completion: str = Field(min_length=1)
+    pace: Duration = timedelta(weeks=1)
+    cohort: Cohort = Cohort()
+    survey: Survey
+    routing: Routing
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    tracks: dict[Identifier, Track] = Field(min_length=1)
