@@ -31,8 +31,9 @@ class EnrollmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, enrollment_id: int) -> Enrollment | None:
-        return await self.session.get(Enrollment, enrollment_id)
+    async def get(self, enrollment_id: int, *, for_update: bool = False) -> Enrollment | None:
+        # FOR UPDATE serialises two presses on the same enrollment on PostgreSQL (SQLite locks up front)
+        return await self.session.get(Enrollment, enrollment_id, with_for_update=for_update or None)
 
     async def current(self, student_id: int, journey_id: str) -> Enrollment | None:
         """The student's latest enrollment in the journey that was not dropped."""

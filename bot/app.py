@@ -1,0 +1,146 @@
+"""Wiring: settings → clock, journey, database, bot, dispatcher; and the long-running modes."""
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrations import is_up_to_date
+from bot.db.uow import UnitOfWorkFactory
+from bot.handlers import student_routers
+from bot.i18n import Translations
+from bot.middlewares import LanguageMiddleware
+from bot.services.student_path import StudentPath
+from bot.settings import Settings
+from journeys.clock import Clock, make_clock
+from journeys.journey import Journey
+from journeys.loader import load_journey
+
+log = logging.getLogger(__name__)
+
+
+class NotMigrated(Exception):
+    pass
+
+
+def make_bot(settings: Settings) -> Bot:
+    assert settings.bot_token, "BOT_TOKEN is required"
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(settings.bot_token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage  # needs the optional redis package
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        journey: Journey | None = None,
+        bot: Bot | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or make_clock(settings.clock_speed)
+        self.journey = journey or load_journey(settings.journey_file)
+        self.engine = create_engine(settings.database_url)
+        self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
+        self.translations = Translations()
+        self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
+        self.bot = bot or make_bot(settings)
+        self.dispatcher = self._dispatcher()
+
+    def _dispatcher(self) -> Dispatcher:
+        dp = Dispatcher(storage=make_storage(self.settings), path=self.path, app=self, clock=self.clock)
+        language = LanguageMiddleware(self.translations, self.settings.tz)
+        dp.message.middleware(language)
+        dp.callback_query.middleware(language)
+        dp.include_routers(*student_routers())
+        return dp
+
+    async def check_database(self) -> None:
+        if not await is_up_to_date(self.engine):
+            raise NotMigrated("the database is not at the latest migration: run `journeybot migrate` first")
+
+    async def set_commands(self) -> None:
+        for language in ("ru", "en"):
+            t = self.translations.get(language)
+            commands = [
+                BotCommand(command="start", description=t("Start or continue the course")),
+                BotCommand(command="progress", description=t("My progress")),
+                BotCommand(command="help", description=t("What the bot can do")),
+            ]
+            await self.bot.set_my_commands(commands, language_code=None if language == "ru" else language)
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+    def web_app(self) -> web.Application:
+        """The HTTP side: integration API, health check and, in webhook mode, the webhook."""
+        from bot.api import setup_api
+
+        app = web.Application()
+        setup_api(app, self)
+        if self.settings.webhook_url:
+            SimpleRequestHandler(
+                self.dispatcher, self.bot, secret_token=self.settings.webhook_secret
+            ).register(app, path=webhook_path(self.settings.webhook_url))
+            setup_application(app, self.dispatcher, bot=self.bot)
+        return app
+
+
+def webhook_path(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | None = None) -> None:
+    """`journeybot run`: polling (or webhook), the HTTP server, until stopped."""
+    await app.check_database()
+    me = await app.bot.get_me()
+    log.info("running as @%s with journey %s", me.username, app.journey.id)
+    await app.set_commands()
+    runner = web.AppRunner(app.web_app())
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
+    await site.start()
+    try:
+        if app.settings.webhook_url:
+            await app.bot.set_webhook(
+                app.settings.webhook_url,
+                secret_token=app.settings.webhook_secret,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+            )
+            await (stop or asyncio.Event()).wait()
+        else:
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            polling = app.dispatcher.start_polling(
+                app.bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=25
+            )
+            if stop is None:
+                await polling
+            else:
+                task = asyncio.create_task(polling)
+                await stop.wait()
+                await app.dispatcher.stop_polling()
+                await task
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,130 @@
+"""The `journeybot` command."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+from journeys.loader import JourneyError, load_journey
+
+EXIT_USAGE = 2
+
+
+def _fail(lines: Sequence[str], code: int = EXIT_USAGE) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return code
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    for file in args.files:
+        try:
+            journey = load_journey(file)
+        except JourneyError as exc:
+            problems += map(str, exc.issues)
+        else:
+            tracks = ", ".join(f"{t} ({len(journey.steps_of(t))} steps)" for t in journey.spec.tracks)
+            print(f"{file}: ok — {journey.title}; tracks: {tracks}")
+    return _fail(problems) if problems else 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from alembic import command
+
+    from bot.db.migrations import alembic_config
+
+    settings = _settings()
+    command.upgrade(alembic_config(settings.database_url), "head")
+    print(f"database is at the latest migration ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not settings.bot_token:
+        return _fail(["BOT_TOKEN: required to run the bot (the token @BotFather gave you)"])
+    if settings.webhook_url and not settings.webhook_secret:
+        return _fail(
+            ["WEBHOOK_SECRET: required with WEBHOOK_URL, so that only Telegram can call the webhook"]
+        )
+    journey = load_journey(settings.journey_file)
+    return asyncio.run(_run(settings, journey))
+
+
+async def _run(settings: Settings, journey) -> int:  # type: ignore[no-untyped-def]
+    from bot.app import App, NotMigrated, serve
+
+    app = App(settings, journey=journey)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await serve(app, handle_signals=False, stop=stop)
+    except NotMigrated as exc:
+        return _fail([f"journeybot: {exc}"], 1)
+    finally:
+        await app.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(speed=args.speed, journey_file=args.journey))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="journeybot", description="Telegram bot for the student journey")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)").set_defaults(
+        func=cmd_run
+    )
+    commands.add_parser("migrate", help="bring the database to the latest migration").set_defaults(
+        func=cmd_migrate
+    )
+    journey = commands.add_parser("journey", help="journey files").add_subparsers(
+        dest="journey_command", required=True
+    )
+    validate = journey.add_parser("validate", help="check journey files and report every problem")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(func=cmd_validate)
+    demo = commands.add_parser("demo", help="offline demo: the real bot against a Telegram stand-in")
+    demo.add_argument(
+        "--speed", type=float, default=None, help="clock speed (default: fast enough for a month)"
+    )
+    demo.add_argument("--journey", default=None, help="journey file (default: the shipped one)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings_level = load_settings().log_level if args.command in ("run", "migrate") else "WARNING"
+        logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return int(args.func(args))
+    except SettingsError as exc:
+        return _fail([f"journeybot: configuration error: {problem}" for problem in exc.problems])
+    except JourneyError as exc:
+        return _fail(map(str, exc.issues))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+from aiogram import F, Router
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot.render import Renderer
+from bot.services.student_path import Person, StudentPath
+
+
+async def start(
+    message: Message, command: CommandObject, person: Person, path: StudentPath, renderer: Renderer
+) -> None:
+    decisions = await path.start(person, command.args)
+    await renderer.send(message.chat.id, decisions)
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    return router

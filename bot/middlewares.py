@@ -1,0 +1,40 @@
+"""Per-update context: the student's language and a renderer speaking it."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, User
+
+from bot.i18n import Translations
+from bot.render import Renderer
+from bot.services.student_path import Person, language_of
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def person_of(user: User) -> Person:
+    return Person(
+        telegram_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+class LanguageMiddleware(BaseMiddleware):
+    def __init__(self, translations: Translations, tz: ZoneInfo) -> None:
+        self.translations = translations
+        self.tz = tz
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        bot: Bot = data["bot"]
+        t = self.translations.get(language_of(user.language_code if user else None))
+        data["t"] = t
+        data["renderer"] = Renderer(bot, t, self.tz)
+        if user is not None:
+            data["person"] = person_of(user)
+        return await handler(event, data)

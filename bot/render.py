@@ -1,0 +1,221 @@
+"""Turns the path's decisions into Telegram messages in the student's language."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from babel.dates import format_datetime
+
+from bot import keyboards
+from bot.i18n import Translator
+from journeys.decisions import (
+    AlreadyCompleted,
+    AnswerRecorded,
+    AskQuestion,
+    CourseCompleted,
+    Decision,
+    Notice,
+    ProgressReport,
+    ShowStep,
+    StepAccepted,
+    TextRejected,
+    TrackAssigned,
+    UseButtons,
+    WaitingForStart,
+    Welcome,
+)
+from journeys.progress import Progress
+from journeys.spec import MediaKind
+
+
+def N_(message: str) -> str:
+    """Marks a text for the catalog extractor; it is translated where it is shown."""
+    return message
+
+
+# Short answers to a button press (answerCallbackQuery) and one-line notices.
+NOTICES = {
+    "already_done": N_("Already counted ✓"),
+    "already_answered": N_("You have already answered this question."),
+    "stale": N_("This button is no longer active."),
+    "not_yours": N_("This button is not yours."),
+    "not_enrolled": N_("Send /start to begin."),
+    "fallback": N_("I did not catch that. /progress shows where you are, /help lists what I can do."),
+    "link_unknown": N_("This start link is not valid, but you can still take the course here."),
+    "link_used": N_("This start link was already used by another account. Ask your school for a new one."),
+    "survey_first": N_("Let's finish the short survey first."),
+}
+
+
+def notice_text(key: str, t: Translator) -> str:
+    return t(NOTICES[key])
+
+
+def tracker(progress: Progress, t: Translator) -> str:
+    return (
+        t("Step {n} of {total}", n=progress.done, total=progress.total)
+        + f" {progress.bar()} {progress.percent}%"
+    )
+
+
+def done_tracker(progress: Progress, t: Translator) -> str:
+    return (
+        t("Done {n} of {total}", n=progress.done, total=progress.total)
+        + f" {progress.bar()} {progress.percent}%"
+    )
+
+
+def when(moment: datetime, t: Translator, tz: ZoneInfo) -> str:
+    return format_datetime(moment, "d MMMM, HH:mm", tzinfo=tz, locale=t.language)
+
+
+def question_text(index: int, total: int, text: str, t: Translator) -> str:
+    return t("Question {n} of {total}", n=index + 1, total=total) + f"\n<b>{text}</b>"
+
+
+class Renderer:
+    def __init__(self, bot: Bot, t: Translator, tz: ZoneInfo) -> None:
+        self.bot = bot
+        self.t = t
+        self.tz = tz
+
+    async def send(self, chat_id: int, decisions: Sequence[Decision]) -> None:
+        for decision in decisions:
+            await self._send_one(chat_id, decision)
+
+    async def answer_press(self, query: CallbackQuery, decisions: Sequence[Decision]) -> None:
+        """A button press: notices answer the press, the pressed message is updated, the rest is sent."""
+        notice = next((d for d in decisions if isinstance(d, Notice)), None)
+        accepted = any(isinstance(d, StepAccepted) for d in decisions)
+        answer = notice_text(notice.key, self.t) if notice else (self.t("Counted ✓") if accepted else None)
+        await query.answer(answer)
+        message = query.message if isinstance(query.message, Message) else None
+        rest: list[Decision] = []
+        for decision in decisions:
+            if isinstance(decision, Notice):
+                continue
+            if message and isinstance(decision, AnswerRecorded):
+                await message.edit_text(self._answered(decision), reply_markup=None)
+            elif message and isinstance(decision, StepAccepted):
+                await message.edit_reply_markup(reply_markup=self._without_done(message))
+            else:
+                rest.append(decision)
+        if rest and query.from_user:
+            await self.send(query.from_user.id, rest)
+
+    def _answered(self, decision: AnswerRecorded) -> str:
+        shown = escape(decision.answer) if decision.answer is not None else self.t("skipped")
+        return (
+            question_text(decision.index, decision.total, decision.question.text, self.t) + f"\n\n✓ {shown}"
+        )
+
+    @staticmethod
+    def _without_done(message: Message) -> InlineKeyboardMarkup | None:
+        # keep the step's link, drop the Done button that was just pressed
+        markup = message.reply_markup
+        if markup is None:
+            return None
+        rows = [[b for b in row if b.url] for row in markup.inline_keyboard]
+        rows = [row for row in rows if row]
+        return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+    async def _send_one(self, chat_id: int, decision: Decision) -> None:
+        t = self.t
+        match decision:
+            case Welcome(text=text, survey_intro=intro):
+                await self.bot.send_message(chat_id, text if not intro else f"{text}\n\n{intro}")
+            case AskQuestion():
+                await self.bot.send_message(
+                    chat_id,
+                    question_text(decision.index, decision.total, decision.question.text, t),
+                    reply_markup=keyboards.question_keyboard(decision, t),
+                )
+            case AnswerRecorded():
+                await self.bot.send_message(chat_id, self._answered(decision))
+            case UseButtons():
+                await self.bot.send_message(
+                    chat_id, t("Please choose one of the buttons under the question.")
+                )
+            case TextRejected(question=question, reason=reason, limit=limit):
+                if question.error:
+                    text = question.error
+                elif reason == "too_short":
+                    text = t("Too short: please write at least {limit} characters.", limit=limit)
+                elif reason == "too_long":
+                    text = t("Too long: please keep it under {limit} characters.", limit=limit)
+                else:
+                    text = t("That does not look right, please try again.")
+                await self.bot.send_message(chat_id, text)
+            case TrackAssigned(track=track, starts_at=starts_at):
+                lines = [t("Your track: <b>{title}</b>", title=escape(track.title))]
+                if track.intro:
+                    lines.append(track.intro)
+                if starts_at:
+                    lines.append(
+                        t(
+                            "Your group starts on {date}. I will send the first step then.",
+                            date=when(starts_at, t, self.tz),
+                        )
+                    )
+                await self.bot.send_message(chat_id, "\n\n".join(lines))
+            case WaitingForStart(starts_at=starts_at):
+                await self.bot.send_message(
+                    chat_id,
+                    t(
+                        "Your group starts on {date}. I will send the first step then.",
+                        date=when(starts_at, t, self.tz),
+                    ),
+                )
+            case ShowStep():
+                await self._send_step(chat_id, decision)
+            case StepAccepted():
+                pass  # only shown on the pressed message
+            case CourseCompleted(text=text, progress=progress):
+                await self.bot.send_message(chat_id, f"{text}\n\n{done_tracker(progress, t)}")
+            case AlreadyCompleted(progress=progress):
+                await self.bot.send_message(
+                    chat_id, t("You have completed the course. 🎉") + f"\n{done_tracker(progress, t)}"
+                )
+            case ProgressReport():
+                await self._send_progress(chat_id, decision)
+            case Notice(key=key):
+                await self.bot.send_message(chat_id, notice_text(key, t))
+
+    async def _send_step(self, chat_id: int, show: ShowStep) -> None:
+        step = show.step
+        if step.media:
+            title = f"<b>{escape(step.title)}</b>"
+            sender = {
+                MediaKind.PHOTO: self.bot.send_photo,
+                MediaKind.VIDEO: self.bot.send_video,
+                MediaKind.DOCUMENT: self.bot.send_document,
+                MediaKind.ANIMATION: self.bot.send_animation,
+            }[step.media.kind]
+            await sender(chat_id, step.media.url, caption=title)
+        text = (
+            f"<i>{escape(show.stage.title)}</i>\n<b>{escape(step.title)}</b>\n\n{step.text.strip()}\n\n"
+            f"{tracker(show.progress, self.t)}"
+        )
+        await self.bot.send_message(chat_id, text, reply_markup=keyboards.step_keyboard(show, self.t))
+
+    async def _send_progress(self, chat_id: int, report: ProgressReport) -> None:
+        t = self.t
+        lines = []
+        if report.track:
+            lines.append(t("Your track: <b>{title}</b>", title=escape(report.track.title)))
+        lines.append(done_tracker(report.progress, t))
+        markup = None
+        if report.starts_at:
+            lines.append(
+                t(
+                    "Your group starts on {date}. I will send the first step then.",
+                    date=when(report.starts_at, t, self.tz),
+                )
+            )
+        elif report.next_step:
+            lines.append(t("Next: <b>{title}</b>", title=escape(report.next_step.title)))
+            markup = keyboards.continue_keyboard(report.enrollment_id, t)
+        await self.bot.send_message(chat_id, "\n".join(lines), reply_markup=markup)

@@ -1,0 +1,115 @@
+"""What the student path decided to say. The Telegram adapter renders these; the domain never sends."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from journeys.progress import Progress
+from journeys.spec import Question, Stage, Step, Track
+
+
+@dataclass(frozen=True)
+class Welcome:
+    text: str
+    survey_intro: str | None
+
+
+@dataclass(frozen=True)
+class AskQuestion:
+    enrollment_id: int
+    index: int
+    question: Question
+    total: int
+
+
+@dataclass(frozen=True)
+class AnswerRecorded:
+    """Shown in place of the question's buttons, so old buttons cannot be pressed again."""
+
+    index: int
+    question: Question
+    answer: str | None  # None: skipped
+    total: int
+
+
+@dataclass(frozen=True)
+class UseButtons:
+    question: Question
+
+
+@dataclass(frozen=True)
+class TextRejected:
+    question: Question
+    reason: str  # too_short / too_long / pattern
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class TrackAssigned:
+    track: Track
+    starts_at: datetime | None  # None: steps are open now
+
+
+@dataclass(frozen=True)
+class WaitingForStart:
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class ShowStep:
+    enrollment_id: int
+    index: int
+    step: Step
+    stage: Stage
+    progress: Progress  # position of this step: «Шаг 3 из 8»
+
+
+@dataclass(frozen=True)
+class StepAccepted:
+    """The Done button of this step was pressed for the first time."""
+
+    step: Step
+
+
+@dataclass(frozen=True)
+class CourseCompleted:
+    text: str
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class AlreadyCompleted:
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    enrollment_id: int
+    status: str
+    progress: Progress
+    next_step: Step | None
+    starts_at: datetime | None
+    track: Track | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short system message or button answer, by key: already_done, stale, not_yours, ..."""
+
+    key: str
+
+
+Decision = (
+    Welcome
+    | AskQuestion
+    | AnswerRecorded
+    | UseButtons
+    | TextRejected
+    | TrackAssigned
+    | WaitingForStart
+    | ShowStep
+    | StepAccepted
+    | CourseCompleted
+    | AlreadyCompleted
+    | ProgressReport
+    | Notice
+)

@@ -1,0 +1,126 @@
+"""Shared fixtures: databases on both backends, the Bot API stand-in and a running bot."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import App
+from bot.db.migrations import upgrade
+from bot.settings import ROOT, Settings
+from bot.standin import BotAPIStandIn, FakeUser
+from journeys.clock import ManualClock
+
+EXAMPLE_JOURNEY = ROOT / "config" / "journeys" / "example.en.yaml"
+DEFAULT_JOURNEY = ROOT / "config" / "journeys" / "online_store.ru.yaml"
+TOKEN = "123456:TEST-token"
+PG_SKIP_REASON = (
+    "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
+)
+
+
+async def reset_postgres(url: str) -> None:
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each backend; tests using it run once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/journeybot.db"
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip(PG_SKIP_REASON)
+    await reset_postgres(url)
+    yield url
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotAPIStandIn]:
+    async with BotAPIStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # Friday 20 November 2026, 12:00 in Moscow
+    return ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+
+
+def make_settings(database_url: str, standin: BotAPIStandIn, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "telegram_api_url": standin.base_url,
+        "database_url": database_url,
+        "journey_file": EXAMPLE_JOURNEY,
+        "timezone": "Europe/Moscow",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, clock: ManualClock, *, migrate: bool = True) -> AsyncIterator[App]:
+    """The real bot, polling the stand-in through aiogram's HTTP session, one update at a time."""
+    app = App(settings, clock=clock)
+    if migrate:
+        await upgrade(app.engine)
+    polling = asyncio.create_task(
+        app.dispatcher.start_polling(
+            app.bot, handle_signals=False, handle_as_tasks=False, polling_timeout=1, close_bot_session=False
+        )
+    )
+    try:
+        yield app
+    finally:
+        await app.dispatcher.stop_polling()
+        await polling
+        await app.close()
+
+
+@dataclass
+class World:
+    app: App
+    standin: BotAPIStandIn
+    clock: ManualClock
+
+    def student(self, user_id: int = 1001, name: str = "Alice", language: str = "en", **kw: Any) -> FakeUser:
+        return self.standin.user(user_id, name, language_code=language, **kw)
+
+
+@pytest.fixture
+async def world(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[World]:
+    """A bot running the English example journey (cohort starts immediately)."""
+    async with running_bot(make_settings(database_url, standin), clock) as app:
+        yield World(app, standin, clock)
+
+
+@pytest.fixture
+async def default_world(
+    database_url: str, standin: BotAPIStandIn, clock: ManualClock
+) -> AsyncIterator[World]:
+    """A bot running the shipped Russian journey (monthly cohorts)."""
+    settings = make_settings(database_url, standin, journey_file=DEFAULT_JOURNEY)
+    async with running_bot(settings, clock) as app:
+        yield World(app, standin, clock)
