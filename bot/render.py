@@ -126,7 +126,8 @@ class Renderer:
         t = self.t
         match decision:
             case Welcome(text=text, survey_intro=intro):
-                await self.bot.send_message(chat_id, text if not intro else f"{text}\n\n{intro}")
+                parts = [text.strip(), (intro or "").strip()]
+                await self.bot.send_message(chat_id, "\n\n".join(part for part in parts if part))
             case AskQuestion():
                 await self.bot.send_message(
                     chat_id,
@@ -152,7 +153,7 @@ class Renderer:
             case TrackAssigned(track=track, starts_at=starts_at):
                 lines = [t("Your track: <b>{title}</b>", title=escape(track.title))]
                 if track.intro:
-                    lines.append(track.intro)
+                    lines.append(track.intro.strip())
                 if starts_at:
                     lines.append(
                         t(
@@ -174,7 +175,7 @@ class Renderer:
             case StepAccepted():
                 pass  # only shown on the pressed message
             case CourseCompleted(text=text, progress=progress):
-                await self.bot.send_message(chat_id, f"{text}\n\n{done_tracker(progress, t)}")
+                await self.bot.send_message(chat_id, f"{text.strip()}\n\n{done_tracker(progress, t)}")
             case AlreadyCompleted(progress=progress):
                 await self.bot.send_message(
                     chat_id, t("You have completed the course. 🎉") + f"\n{done_tracker(progress, t)}"
