@@ -1,0 +1,191 @@
+"""The LMS integration API: signed enrollments and progress events, plus an unsigned health check."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from typing import Annotated, Any, Literal, TypeVar
+
+from aiogram.exceptions import TelegramAPIError
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy import select, text
+
+from bot.app import App
+from bot.db.models import ExternalIdentity, LmsEvent
+from bot.db.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class EnrollmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: ExternalId
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+    journey: str | None = None
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    external_id: ExternalId
+    type: Literal["step_completed"]
+    step_id: str
+
+
+class BadRequest(Exception):
+    """A client error with its JSON answer; raised anywhere in a handler."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status, self.body = status, body
+
+
+def invalid(field: str, problem: str) -> BadRequest:
+    return BadRequest(422, {"error": "invalid request", "fields": [{"field": field, "problem": problem}]})
+
+
+def parse(model: type[M], raw: bytes) -> M:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # ValueError covers bad UTF-8 too
+        data = None
+    if not isinstance(data, dict):
+        raise BadRequest(400, {"error": "malformed JSON"})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = [
+            {"field": ".".join(str(part) for part in error["loc"]) or "body", "problem": error["msg"]}
+            for error in exc.errors()
+        ]
+        raise BadRequest(422, {"error": "invalid request", "fields": fields}) from None
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Client errors become their JSON answer; anything unexpected is the one and only 500."""
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return web.json_response(exc.body, status=exc.status)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+class IntegrationApi:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    @web.middleware
+    async def signed(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.match_info.http_exception is not None:
+            raise request.match_info.http_exception  # 404/405 say more than a signature complaint
+        secret = self.app.settings.api_secret
+        if not secret:
+            return web.json_response({"error": "integration API is off: set API_SECRET"}, status=503)
+        body = await request.read()  # cached: the handler reads the same bytes
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        given = request.headers.get("X-Signature", "").strip().lower()
+        # bytes, because compare_digest refuses non-ASCII str and a header may carry anything
+        if not hmac.compare_digest(given.encode(errors="replace"), expected.encode()):
+            return web.json_response({"error": "bad signature"}, status=401)
+        return await handler(request)
+
+    async def enroll(self, request: web.Request) -> web.Response:
+        data = parse(EnrollmentIn, await request.read())
+        if data.journey is not None and data.journey != self.app.journey.id:
+            raise invalid("journey", f"this bot runs journey {self.app.journey.id!r}")
+        try:  # before touching the database, so a Telegram outage leaves nothing half-done
+            username = (await self.app.bot.me()).username
+        except TelegramAPIError as exc:
+            log.warning("getMe failed: %s", exc)
+            raise BadRequest(503, {"error": "Telegram is unavailable, retry later"}) from None
+        async with self.app.uow() as uow:
+            # insert-ignore rather than check-then-add: two simultaneous enrollments create one identity
+            created = await insert_ignore(
+                uow.session,
+                ExternalIdentity.__table__,  # type: ignore[arg-type]
+                {
+                    "source": "lms",
+                    "external_id": data.external_id,
+                    "name": data.name,
+                    "journey_id": self.app.journey.id,
+                    "start_code": secrets.token_urlsafe(16),  # 22 chars of A-Za-z0-9_-: a valid payload
+                    "created_at": self.app.clock.now(),
+                },
+                key=["source", "external_id"],
+            )
+            identity = await uow.identities.by_external_id(data.external_id)
+            assert identity is not None
+            await uow.commit()
+        answer = {
+            "external_id": identity.external_id,
+            "start_link": f"https://t.me/{username}?start={identity.start_code}",
+            "bound": identity.student_id is not None,
+        }
+        return web.json_response(answer, status=201 if created else 200)
+
+    async def event(self, request: web.Request) -> web.Response:
+        data = parse(EventIn, await request.read())
+        if self.app.journey.step(data.step_id) is None:
+            raise invalid("step_id", f"no step {data.step_id!r} in journey {self.app.journey.id!r}")
+        async with self.app.uow() as uow:
+            # FOR UPDATE (PostgreSQL; SQLite locks up front): a student binding at this very moment either
+            # commits first, and we see them bound, or waits for us and then finds the event pending
+            identity = await uow.session.scalar(
+                select(ExternalIdentity)
+                .where(ExternalIdentity.source == "lms", ExternalIdentity.external_id == data.external_id)
+                .with_for_update()
+            )
+            if identity is None:
+                raise BadRequest(404, {"error": "unknown external_id", "field": "external_id"})
+            stored = await uow.identities.record_event(
+                {
+                    "event_id": data.event_id,
+                    "identity_id": identity.id,
+                    "type": data.type,
+                    "step_id": data.step_id,
+                    "payload": data.model_dump(),
+                    "received_at": self.app.clock.now(),
+                }
+            )
+            if not stored:
+                return web.json_response({"event_id": data.event_id, "duplicate": True})
+            await self.app.path.apply_lms_progress(uow, identity)
+            event: LmsEvent | None = await uow.identities.event(data.event_id)
+            applied = event is not None and event.applied_at is not None
+            await uow.commit()
+        return web.json_response({"event_id": data.event_id, "duplicate": False, "applied": applied})
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(5), self.app.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # whatever the reason, the answer is the same: not ready
+            log.warning("health check failed: %r", exc)
+            return web.json_response({"status": "database unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+
+def setup_api(web_app: web.Application, app: App) -> None:
+    """Mounts /api/v1 (signed) and /healthz on the bot's HTTP application."""
+    api = IntegrationApi(app)
+    web_app.middlewares.append(json_errors)
+    web_app.router.add_get("/healthz", api.healthz)
+    v1 = web.Application(middlewares=[api.signed])
+    v1.router.add_post("/enrollments", api.enroll)
+    v1.router.add_post("/events", api.event)
+    web_app.add_subapp("/api/v1", v1)
+    if not app.settings.api_secret:
+        log.warning("API_SECRET is not set: the integration API (/api/v1) answers 503")
