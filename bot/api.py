@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bot.app import App
 from bot.db.models import ExternalIdentity, LmsEvent
@@ -143,11 +143,7 @@ class IntegrationApi:
         async with self.app.uow() as uow:
             # FOR UPDATE (PostgreSQL; SQLite locks up front): a student binding at this very moment either
             # commits first, and we see them bound, or waits for us and then finds the event pending
-            identity = await uow.session.scalar(
-                select(ExternalIdentity)
-                .where(ExternalIdentity.source == "lms", ExternalIdentity.external_id == data.external_id)
-                .with_for_update()
-            )
+            identity = await uow.identities.by_external_id(data.external_id, for_update=True)
             if identity is None:
                 raise BadRequest(404, {"error": "unknown external_id", "field": "external_id"})
             stored = await uow.identities.record_event(

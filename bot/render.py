@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 
 from bot import keyboards
 from bot.i18n import Translator
+from bot.outbox.messages import Out
 from journeys.decisions import (
     AlreadyCompleted,
     AnswerRecorded,
@@ -28,7 +29,6 @@ from journeys.decisions import (
     Welcome,
 )
 from journeys.progress import Progress
-from journeys.spec import MediaKind
 
 
 def N_(message: str) -> str:
@@ -84,7 +84,8 @@ class Renderer:
 
     async def send(self, chat_id: int, decisions: Sequence[Decision]) -> None:
         for decision in decisions:
-            await self._send_one(chat_id, decision)
+            for out in self.outs(decision):
+                await out.deliver(self.bot, chat_id)
 
     async def answer_press(self, query: CallbackQuery, decisions: Sequence[Decision]) -> None:
         """A button press: notices answer the press, the pressed message is updated, the rest is sent."""
@@ -122,87 +123,70 @@ class Renderer:
         rows = [row for row in rows if row]
         return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
-    async def _send_one(self, chat_id: int, decision: Decision) -> None:
+    def outs(self, decision: Decision) -> list[Out]:
+        """The messages a decision becomes, as data: sent now, or queued in the outbox."""
         t = self.t
         match decision:
             case Welcome(text=text, survey_intro=intro):
                 parts = [text.strip(), (intro or "").strip()]
-                await self.bot.send_message(chat_id, "\n\n".join(part for part in parts if part))
+                return [Out.text("\n\n".join(part for part in parts if part))]
             case AskQuestion():
-                await self.bot.send_message(
-                    chat_id,
-                    question_text(decision.index, decision.total, decision.question.text, t),
-                    reply_markup=keyboards.question_keyboard(decision, t),
-                )
+                text = question_text(decision.index, decision.total, decision.question.text, t)
+                return [Out.text(text, keyboards.question_keyboard(decision, t))]
             case AnswerRecorded():
-                await self.bot.send_message(chat_id, self._answered(decision))
+                return [Out.text(self._answered(decision))]
             case UseButtons():
-                await self.bot.send_message(
-                    chat_id, t("Please choose one of the buttons under the question.")
-                )
+                return [Out.text(t("Please choose one of the buttons under the question."))]
             case TextRejected(question=question, reason=reason, limit=limit):
                 if question.error:
-                    text = question.error
-                elif reason == "too_short":
-                    text = t("Too short: please write at least {limit} characters.", limit=limit)
-                elif reason == "too_long":
-                    text = t("Too long: please keep it under {limit} characters.", limit=limit)
-                else:
-                    text = t("That does not look right, please try again.")
-                await self.bot.send_message(chat_id, text)
+                    return [Out.text(question.error)]
+                if reason == "too_short":
+                    return [Out.text(t("Too short: please write at least {limit} characters.", limit=limit))]
+                if reason == "too_long":
+                    return [Out.text(t("Too long: please keep it under {limit} characters.", limit=limit))]
+                return [Out.text(t("That does not look right, please try again."))]
             case TrackAssigned(track=track, starts_at=starts_at):
                 lines = [t("Your track: <b>{title}</b>", title=escape(track.title))]
                 if track.intro:
                     lines.append(track.intro.strip())
                 if starts_at:
-                    lines.append(
-                        t(
-                            "Your group starts on {date}. I will send the first step then.",
-                            date=when(starts_at, t, self.tz),
-                        )
-                    )
-                await self.bot.send_message(chat_id, "\n\n".join(lines))
+                    lines.append(self._starts(starts_at))
+                return [Out.text("\n\n".join(lines))]
             case WaitingForStart(starts_at=starts_at):
-                await self.bot.send_message(
-                    chat_id,
-                    t(
-                        "Your group starts on {date}. I will send the first step then.",
-                        date=when(starts_at, t, self.tz),
-                    ),
-                )
+                return [Out.text(self._starts(starts_at))]
             case ShowStep():
-                await self._send_step(chat_id, decision)
+                return self._step(decision)
             case StepAccepted():
-                pass  # only shown on the pressed message
+                return []  # shown on the pressed message itself
             case CourseCompleted(text=text, progress=progress):
-                await self.bot.send_message(chat_id, f"{text.strip()}\n\n{done_tracker(progress, t)}")
+                return [Out.text(f"{text.strip()}\n\n{done_tracker(progress, t)}")]
             case AlreadyCompleted(progress=progress):
-                await self.bot.send_message(
-                    chat_id, t("You have completed the course. 🎉") + f"\n{done_tracker(progress, t)}"
-                )
+                return [Out.text(t("You have completed the course. 🎉") + f"\n{done_tracker(progress, t)}")]
             case ProgressReport():
-                await self._send_progress(chat_id, decision)
+                return [self._progress(decision)]
             case Notice(key=key):
-                await self.bot.send_message(chat_id, notice_text(key, t))
+                return [Out.text(notice_text(key, t))]
+        raise AssertionError(f"no rendering for {decision!r}")
 
-    async def _send_step(self, chat_id: int, show: ShowStep) -> None:
+    def _starts(self, starts_at: datetime) -> str:
+        date = when(starts_at, self.t, self.tz)
+        return self.t("Your group starts on {date}. I will send the first step then.", date=date)
+
+    def _step(self, show: ShowStep) -> list[Out]:
         step = show.step
+        outs = []
         if step.media:
-            title = f"<b>{escape(step.title)}</b>"
-            sender = {
-                MediaKind.PHOTO: self.bot.send_photo,
-                MediaKind.VIDEO: self.bot.send_video,
-                MediaKind.DOCUMENT: self.bot.send_document,
-                MediaKind.ANIMATION: self.bot.send_animation,
-            }[step.media.kind]
-            await sender(chat_id, step.media.url, caption=title)
+            outs.append(
+                Out.media(f"send_{step.media.kind.value}", step.media.url, f"<b>{escape(step.title)}</b>")
+            )
         text = (
             f"<i>{escape(show.stage.title)}</i>\n<b>{escape(step.title)}</b>\n\n{step.text.strip()}\n\n"
             f"{tracker(show.progress, self.t)}"
         )
-        await self.bot.send_message(chat_id, text, reply_markup=keyboards.step_keyboard(show, self.t))
+        outs.append(Out.text(text, keyboards.step_keyboard(show, self.t)))
+        return outs
 
-    async def _send_progress(self, chat_id: int, report: ProgressReport) -> None:
+    def _progress(self, report: ProgressReport) -> Out:
         t = self.t
         lines = []
         if report.track:
@@ -210,13 +194,8 @@ class Renderer:
         lines.append(done_tracker(report.progress, t))
         markup = None
         if report.starts_at:
-            lines.append(
-                t(
-                    "Your group starts on {date}. I will send the first step then.",
-                    date=when(report.starts_at, t, self.tz),
-                )
-            )
+            lines.append(self._starts(report.starts_at))
         elif report.next_step:
             lines.append(t("Next: <b>{title}</b>", title=escape(report.next_step.title)))
             markup = keyboards.continue_keyboard(report.enrollment_id, t)
-        await self.bot.send_message(chat_id, "\n".join(lines), reply_markup=markup)
+        return Out.text("\n".join(lines), markup)

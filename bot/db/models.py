@@ -1,6 +1,7 @@
 """Tables. Times are stored timezone-aware (UTC); JSON columns hold survey answers and event data."""
 
 from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -69,6 +71,7 @@ class Student(Base):
     blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
+    asking_curator_at: Mapped[datetime | None]  # /curator pressed: the next message goes to the curators
 
     enrollments: Mapped[list["Enrollment"]] = relationship(back_populates="student")
 
@@ -96,6 +99,16 @@ class Enrollment(Base):
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     last_progress_at: Mapped[datetime | None]
+    # the nudge ladder: rungs sent in the current idle spell and when the next one is due
+    nudge_rung: Mapped[int] = mapped_column(default=0)
+    next_nudge_at: Mapped[datetime | None] = mapped_column(index=True)
+    holdout: Mapped[bool] = mapped_column(default=False)  # kept out of nudges, to measure their uplift
+    # when the student counts as stalled unless they progress first; stalled_at once they do
+    stall_at: Mapped[datetime | None] = mapped_column(index=True)
+    stalled_at: Mapped[datetime | None]
+    # the planning prompt: ISO weekdays (1 = Monday) and the local time the student will study
+    study_days: Mapped[str | None] = mapped_column(String(16))
+    study_time: Mapped[str | None] = mapped_column(String(5))
 
     student: Mapped[Student] = relationship(back_populates="enrollments")
 
@@ -157,3 +170,115 @@ class LmsEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Priority(IntEnum):
+    """Lower goes first: staff actions and replies before reminders, reminders before bulk."""
+
+    URGENT = 0
+    NORMAL = 5
+    BULK = 9
+
+
+class OutboxMessage(Base):
+    """Every proactive message is a row here first; one sender drains them."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency: one row per intent
+    kind: Mapped[str] = mapped_column(String(24))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[int] = mapped_column(default=Priority.NORMAL)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[OutboxStatus] = mapped_column(
+        Enum(OutboxStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e]),
+        default=OutboxStatus.PENDING,
+    )
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    broadcast_id: Mapped[int | None] = mapped_column(index=True)
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Alert(Base):
+    """A stalled student brought to the curators. At most one unresolved alert per enrollment."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_one_unresolved",
+            "enrollment_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+        Index("ix_alerts_status_snoozed", "status", "snoozed_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AlertStatus] = mapped_column(
+        Enum(AlertStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e])
+    )
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opened_at: Mapped[datetime]
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)
+    taken_by_name: Mapped[str | None] = mapped_column(String(128))
+    taken_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)  # None: resolved by the student's progress
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CuratorTopic(Base):
+    """A student's forum topic in the curator group: created once, its id kept (Telegram cannot list them)."""
+
+    __tablename__ = "curator_topics"
+    __table_args__ = (UniqueConstraint("chat_id", "student_id"), UniqueConstraint("chat_id", "thread_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)  # None while being created
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class RelayLink(Base):
+    """Which student a message in the curator chat is about, so a reply there reaches them."""
+
+    __tablename__ = "relay_links"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]

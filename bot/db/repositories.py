@@ -97,15 +97,18 @@ class IdentityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_external_id(self, external_id: str, source: str = "lms") -> ExternalIdentity | None:
-        return await self.session.scalar(
-            select(ExternalIdentity).where(
-                ExternalIdentity.source == source, ExternalIdentity.external_id == external_id
-            )
+    async def by_external_id(
+        self, external_id: str, source: str = "lms", *, for_update: bool = False
+    ) -> ExternalIdentity | None:
+        query = select(ExternalIdentity).where(
+            ExternalIdentity.source == source, ExternalIdentity.external_id == external_id
         )
+        return await self.session.scalar(query.with_for_update() if for_update else query)
 
-    async def by_code(self, code: str) -> ExternalIdentity | None:
-        return await self.session.scalar(select(ExternalIdentity).where(ExternalIdentity.start_code == code))
+    async def by_code(self, code: str, *, for_update: bool = False) -> ExternalIdentity | None:
+        # locked when binding: two people opening one link at once must not both get it
+        query = select(ExternalIdentity).where(ExternalIdentity.start_code == code)
+        return await self.session.scalar(query.with_for_update() if for_update else query)
 
     async def for_student(self, student_id: int) -> list[ExternalIdentity]:
         rows = await self.session.scalars(

@@ -252,7 +252,7 @@ class StudentPath:
         return enrollment
 
     async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> list[Decision]:
-        identity = await uow.identities.by_code(code)
+        identity = await uow.identities.by_code(code, for_update=True)
         if identity is None:
             return [Notice("link_unknown")]
         if identity.student_id not in (None, student.id):

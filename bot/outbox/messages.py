@@ -1,0 +1,61 @@
+"""A message to send, as plain data: sent at once as a reply, or stored in the outbox and sent later."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup, Message, MessageId
+
+METHODS = frozenset(
+    {
+        "send_message",
+        "send_photo",
+        "send_video",
+        "send_document",
+        "send_animation",
+        "send_voice",
+        "copy_message",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Out:
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"cannot send with {self.method!r}")
+
+    @classmethod
+    def text(cls, text: str, markup: InlineKeyboardMarkup | None = None, **params: Any) -> "Out":
+        if markup is not None:
+            params["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+        return cls("send_message", {"text": text, **params})
+
+    @classmethod
+    def media(cls, method: str, url: str, caption: str | None = None) -> "Out":
+        kind = method.removeprefix("send_")
+        return cls(method, {kind: url, "caption": caption})
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, **self.params}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Out":
+        params = dict(data)
+        return cls(params.pop("method"), params)
+
+    async def deliver(self, bot: Bot, chat_id: int, *, thread_id: int | None = None) -> Message | MessageId:
+        params = {k: v for k, v in self.params.items() if v is not None}
+        if "reply_markup" in params:
+            params["reply_markup"] = InlineKeyboardMarkup.model_validate(params["reply_markup"])
+        if thread_id is not None:
+            params["message_thread_id"] = thread_id
+        result: Message | MessageId = await getattr(bot, self.method)(chat_id=chat_id, **params)
+        return result
+
+
+def message_id_of(result: Message | MessageId) -> int:
+    return result.message_id
