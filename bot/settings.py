@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     curator_chat_id: int | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     timezone: str = "Europe/Moscow"
-    clock_speed: float = Field(default=1.0, gt=0)
+    clock_speed: float = Field(default=1.0, gt=0, le=10_000_000, allow_inf_nan=False)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
     webhook_url: str | None = Field(default=None, pattern=r"^https?://")
     webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$")

@@ -60,6 +60,8 @@ def load_journey(file: str | Path) -> Journey:
         text = Path(file).read_text(encoding="utf-8")
     except OSError as exc:
         raise JourneyError([JourneyIssue(name, "(file)", exc.strerror or str(exc))]) from None
+    except UnicodeDecodeError as exc:
+        raise JourneyError([JourneyIssue(name, "(file)", f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_journey(text, name)
 
 
@@ -111,11 +113,19 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
             yield f"{at}.options", "a choice question needs at least one option"
         if not question.is_choice and question.options:
             yield f"{at}.options", "a free-text question cannot have options"
+        if question.plan == "days" and any(o.days is None for o in question.options):
+            yield f"{at}.options", "every option of a plan: days question needs days"
+        if question.plan == "time" and any(o.time is None for o in question.options):
+            yield f"{at}.options", "every option of a plan: time question needs a time"
+        if question.plan and not question.is_choice:
+            yield f"{at}.plan", "only a choice question can set the study plan"
         if question.min_length > question.max_length:
             yield f"{at}.min_length", "min_length is larger than max_length"
-        for dup in _duplicates([o.id for o in question.options]):
-            index = [o.id for o in question.options].index(dup, 1)
-            yield f"{at}.options[{index}].id", f"duplicate option id {dup!r}"
+        seen_options: set[str] = set()
+        for o, option in enumerate(question.options):
+            if option.id in seen_options:
+                yield f"{at}.options[{o}].id", f"duplicate option id {option.id!r}"
+            seen_options.add(option.id)
 
     all_steps = [
         (s, f"stages[{si}].steps[{i}]")
@@ -154,3 +164,25 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
                         yield f"{at}.when.{question_id}[{a}]", f"unknown answer {answer!r}"
     if spec.routing.default not in spec.tracks:
         yield "routing.default", f"unknown track {spec.routing.default!r}"
+
+    for previous, (n, nudge) in zip(spec.nudges, enumerate(spec.nudges[1:], start=1), strict=False):
+        if nudge.after <= previous.after:
+            yield f"nudges[{n}].after", "each nudge must come later than the one before"
+
+    stage_ids = {stage.id for stage in spec.stages}
+    reward_ids: set[str] = set()
+    for r, reward in enumerate(spec.rewards):
+        at = f"rewards[{r}]"
+        if reward.id in reward_ids:
+            yield f"{at}.id", f"duplicate reward id {reward.id!r}"
+        reward_ids.add(reward.id)
+        trigger = reward.when
+        set_fields = [
+            name for name in ("after_step", "at_percent", "after_stage") if getattr(trigger, name) is not None
+        ]
+        if len(set_fields) != 1:
+            yield f"{at}.when", "give exactly one of after_step, at_percent, after_stage"
+        if trigger.after_step is not None and trigger.after_step not in step_ids:
+            yield f"{at}.when.after_step", f"unknown step {trigger.after_step!r}"
+        if trigger.after_stage is not None and trigger.after_stage not in stage_ids:
+            yield f"{at}.when.after_stage", f"unknown stage {trigger.after_stage!r}"

@@ -30,6 +30,8 @@ class Strict(BaseModel):
 class Option(Strict):
     id: Identifier
     text: str = Field(min_length=1, max_length=64)
+    days: tuple[Annotated[int, Field(ge=1, le=7)], ...] | None = None  # planning: ISO weekdays, 1 = Monday
+    time: Time | None = None  # planning: local time of day to study
 
 
 class QuestionKind(StrEnum):
@@ -37,9 +39,15 @@ class QuestionKind(StrEnum):
     TEXT = "text"
 
 
+class PlanPart(StrEnum):
+    DAYS = "days"
+    TIME = "time"
+
+
 class Question(Strict):
     id: Identifier
     text: str = Field(min_length=1)
+    plan: PlanPart | None = None  # the answer sets the days or the time reminders come at
     options: tuple[Option, ...] = ()
     input: QuestionKind = QuestionKind.CHOICE
     required: bool = True
@@ -116,10 +124,55 @@ class Stage(Strict):
     steps: tuple[Step, ...] = Field(min_length=1)
 
 
+class Stall(Strict):
+    """When a student counts as stalled: idle this long, or this many steps behind the expected pace."""
+
+    idle: Duration = timedelta(days=7)
+    behind: int = Field(default=2, ge=1)
+
+
 class Track(Strict):
     title: str = Field(min_length=1)
     intro: str | None = None  # said once when the track is assigned
     steps: tuple[str, ...] = Field(min_length=1)
+    stall: Stall | None = None  # overrides the journey's thresholds for this track
+
+
+class Nudge(Strict):
+    after: Duration  # idle time since the last progress (or the start)
+    text: str = Field(min_length=1, max_length=3000)
+    offer_curator: bool = False  # adds a "write to a curator" button
+
+
+class RewardTrigger(Strict):
+    after_step: str | None = None
+    at_percent: int | None = Field(default=None, ge=1, le=100)
+    after_stage: str | None = None
+
+
+class Reward(Strict):
+    id: Identifier
+    when: RewardTrigger
+    text: str = Field(min_length=1, max_length=3000)
+    link: Link | None = None
+    media: Media | None = None
+    from_curator: bool = False
+
+
+class Schedule(Strict):
+    quiet_hours: str | None = Field(default="22:00-09:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    weekly_cap: int | None = Field(default=3, ge=1)  # proactive messages a week per student, rewards excepted
+    holdout_percent: int = Field(default=0, ge=0, le=100)  # kept out of nudges to measure their effect
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _times(cls, value: str | None) -> str | None:
+        if value is not None:
+            for part in value.split("-"):
+                hours, minutes = map(int, part.split(":"))
+                if hours > 23 or minutes > 59:
+                    raise ValueError(f"{part} is not a time of day")
+        return value
 
 
 class CohortSchedule(StrEnum):
@@ -147,3 +200,7 @@ class JourneySpec(Strict):
     routing: Routing
     stages: tuple[Stage, ...] = Field(min_length=1)
     tracks: dict[Identifier, Track] = Field(min_length=1)
+    schedule: Schedule = Schedule()
+    stall: Stall = Stall()
+    nudges: tuple[Nudge, ...] = ()
+    rewards: tuple[Reward, ...] = ()

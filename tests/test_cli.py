@@ -88,11 +88,6 @@ def test_validate_reports_invalid_yaml_and_missing_files(tmp_path: Path) -> None
     assert lines[1] == f"{missing}:(file):No such file or directory"
 
 
-@pytest.mark.xfail(
-    reason="BUG journeys/loader.py:61 only OSError is caught: a non-UTF-8 journey file ends in a "
-    "UnicodeDecodeError traceback (exit 1) instead of a file:(file):message line and exit 2",
-    strict=True,
-)
 def test_validate_reports_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     windows = tmp_path / "cp1251.yaml"
     windows.write_bytes(SHIPPED[1].read_text(encoding="utf-8").encode("cp1251", errors="replace"))
@@ -112,11 +107,6 @@ def test_invalid_setting_is_named_without_a_traceback(tmp_path: Path, variable: 
     assert line.startswith(f"journeybot: configuration error: {variable}: ")
 
 
-@pytest.mark.xfail(
-    reason="BUG bot/settings.py:24 clock_speed (Field gt=0) accepts 'inf' (and '1e400'); "
-    "ScaledClock.now() (journeys/clock.py:38) then raises OverflowError on every call",
-    strict=True,
-)
 def test_infinite_clock_speed_is_a_configuration_error(tmp_path: Path) -> None:
     (line,) = assert_clean_failure(journeybot(tmp_path, "run", BOT_TOKEN=TOKEN, CLOCK_SPEED="inf"))
     assert line.startswith("journeybot: configuration error: CLOCK_SPEED: ")

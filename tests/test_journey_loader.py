@@ -71,12 +71,6 @@ def test_missing_file_is_reported_not_raised_as_oserror(tmp_path: Path) -> None:
     assert [str(i) for i in caught.value.issues] == [f"{missing}:(file):No such file or directory"]
 
 
-@pytest.mark.xfail(
-    raises=UnicodeDecodeError,
-    reason="BUG journeys/loader.py:61 load_journey catches only OSError; a non-UTF-8 file escapes as "
-    "UnicodeDecodeError instead of a JourneyError",
-    strict=True,
-)
 def test_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     windows = tmp_path / "cp1251.yaml"
     windows.write_bytes(DEFAULT.read_text(encoding="utf-8").encode("cp1251", errors="replace"))
@@ -180,11 +174,6 @@ def test_duplicate_option_id_first_two() -> None:
     assert issues_after(mutate) == [f"{NAME}:survey.questions[3].options[1].id:duplicate option id 'first'"]
 
 
-@pytest.mark.xfail(
-    reason="BUG journeys/loader.py:117 `.index(dup, 1)` finds the first occurrence at index>=1, so a "
-    "duplicate of a later option is reported at the original (options[1]) instead of the copy (options[2])",
-    strict=True,
-)
 def test_duplicate_option_id_is_reported_at_the_copy() -> None:
     def mutate(d: Document) -> None:
         d["survey"]["questions"][3]["options"].append({"id": "familiar", "text": "Again"})
