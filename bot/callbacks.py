@@ -21,3 +21,7 @@ class Done(CallbackData, prefix="d"):
 
 class Resume(CallbackData, prefix="r"):
     enrollment: int
+
+
+class AskCurator(CallbackData, prefix="q"):
+    enrollment: int

@@ -76,52 +76,21 @@ def question_text(index: int, total: int, text: str, t: Translator) -> str:
     return t("Question {n} of {total}", n=index + 1, total=total) + f"\n<b>{text}</b>"
 
 
-class Renderer:
-    def __init__(self, bot: Bot, t: Translator, tz: ZoneInfo) -> None:
-        self.bot = bot
+class Composer:
+    """Decisions → messages as data, in one language. Used for replies and for queued messages alike."""
+
+    def __init__(self, t: Translator, tz: ZoneInfo) -> None:
         self.t = t
         self.tz = tz
 
-    async def send(self, chat_id: int, decisions: Sequence[Decision]) -> None:
-        for decision in decisions:
-            for out in self.outs(decision):
-                await out.deliver(self.bot, chat_id)
-
-    async def answer_press(self, query: CallbackQuery, decisions: Sequence[Decision]) -> None:
-        """A button press: notices answer the press, the pressed message is updated, the rest is sent."""
-        notice = next((d for d in decisions if isinstance(d, Notice)), None)
-        accepted = any(isinstance(d, StepAccepted) for d in decisions)
-        answer = notice_text(notice.key, self.t) if notice else (self.t("Counted ✓") if accepted else None)
-        await query.answer(answer)
-        message = query.message if isinstance(query.message, Message) else None
-        rest: list[Decision] = []
-        for decision in decisions:
-            if isinstance(decision, Notice):
-                continue
-            if message and isinstance(decision, AnswerRecorded):
-                await message.edit_text(self._answered(decision), reply_markup=None)
-            elif message and isinstance(decision, StepAccepted):
-                await message.edit_reply_markup(reply_markup=self._without_done(message))
-            else:
-                rest.append(decision)
-        if rest and query.from_user:
-            await self.send(query.from_user.id, rest)
+    def compose(self, decisions: Sequence[Decision]) -> list[Out]:
+        return [out for decision in decisions for out in self.outs(decision)]
 
     def _answered(self, decision: AnswerRecorded) -> str:
         shown = escape(decision.answer) if decision.answer is not None else self.t("skipped")
         return (
             question_text(decision.index, decision.total, decision.question.text, self.t) + f"\n\n✓ {shown}"
         )
-
-    @staticmethod
-    def _without_done(message: Message) -> InlineKeyboardMarkup | None:
-        # keep the step's link, drop the Done button that was just pressed
-        markup = message.reply_markup
-        if markup is None:
-            return None
-        rows = [[b for b in row if b.url] for row in markup.inline_keyboard]
-        rows = [row for row in rows if row]
-        return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
     def outs(self, decision: Decision) -> list[Out]:
         """The messages a decision becomes, as data: sent now, or queued in the outbox."""
@@ -199,3 +168,46 @@ class Renderer:
             lines.append(t("Next: <b>{title}</b>", title=escape(report.next_step.title)))
             markup = keyboards.continue_keyboard(report.enrollment_id, t)
         return Out.text("\n".join(lines), markup)
+
+
+class Renderer(Composer):
+    """Replies to what a person just did, sent at once."""
+
+    def __init__(self, bot: Bot, t: Translator, tz: ZoneInfo) -> None:
+        super().__init__(t, tz)
+        self.bot = bot
+
+    async def send(self, chat_id: int, decisions: Sequence[Decision]) -> None:
+        for decision in decisions:
+            for out in self.outs(decision):
+                await out.deliver(self.bot, chat_id)
+
+    async def answer_press(self, query: CallbackQuery, decisions: Sequence[Decision]) -> None:
+        """A button press: notices answer the press, the pressed message is updated, the rest is sent."""
+        notice = next((d for d in decisions if isinstance(d, Notice)), None)
+        accepted = any(isinstance(d, StepAccepted) for d in decisions)
+        answer = notice_text(notice.key, self.t) if notice else (self.t("Counted ✓") if accepted else None)
+        await query.answer(answer)
+        message = query.message if isinstance(query.message, Message) else None
+        rest: list[Decision] = []
+        for decision in decisions:
+            if isinstance(decision, Notice):
+                continue
+            if message and isinstance(decision, AnswerRecorded):
+                await message.edit_text(self._answered(decision), reply_markup=None)
+            elif message and isinstance(decision, StepAccepted):
+                await message.edit_reply_markup(reply_markup=self._without_done(message))
+            else:
+                rest.append(decision)
+        if rest and query.from_user:
+            await self.send(query.from_user.id, rest)
+
+    @staticmethod
+    def _without_done(message: Message) -> InlineKeyboardMarkup | None:
+        # keep the step's link, drop the Done button that was just pressed
+        markup = message.reply_markup
+        if markup is None:
+            return None
+        rows = [[b for b in row if b.url] for row in markup.inline_keyboard]
+        rows = [row for row in rows if row]
+        return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

@@ -1,8 +1,10 @@
 """The student path as use cases: each call loads state, asks the journey what happens, stores the
 result and commits, and returns the decisions for the adapter to render. No Telegram types here."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Enrollment, ExternalIdentity, Student
@@ -40,16 +42,43 @@ class Person:
     language_code: str | None = None
 
 
+class ProgressListener(Protocol):
+    """Told about every counted step (bot or LMS) inside the transaction that records it."""
+
+    async def on_progress(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, step_id: str, now: datetime
+    ) -> None: ...
+
+
+class StartListener(Protocol):
+    """Told when an enrollment becomes active (its cohort started), inside the same transaction."""
+
+    async def on_start(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime
+    ) -> None: ...
+
+
 def language_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "ru"
 
 
 class StudentPath:
-    def __init__(self, uow_factory: UnitOfWorkFactory, journey: Journey, clock: Clock, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        journey: Journey,
+        clock: Clock,
+        tz: ZoneInfo,
+        *,
+        progress_listeners: Sequence[ProgressListener] = (),
+        start_listeners: Sequence[StartListener] = (),
+    ) -> None:
         self._uow = uow_factory
         self.journey = journey
         self.clock = clock
         self.tz = tz
+        self.progress_listeners = list(progress_listeners)
+        self.start_listeners = list(start_listeners)
 
     # --- use cases -------------------------------------------------------------------------------
 
@@ -187,6 +216,10 @@ class StudentPath:
             )
             await uow.commit()
             return [report, *activated]
+
+    async def start_if_due(self, uow: UnitOfWork, enrollment: Enrollment) -> list[Decision]:
+        """The scheduler's way in: a waiting enrollment whose cohort has started gets its first step."""
+        return await self._activate_if_due(uow, enrollment, self.clock.now())
 
     async def apply_lms_progress(self, uow: UnitOfWork, identity: ExternalIdentity) -> int:
         """Applies the LMS events waiting for this identity; returns how many steps were newly counted."""
@@ -339,7 +372,12 @@ class StudentPath:
         enrollment.status = EnrollmentStatus.ACTIVE
         enrollment.started_at = now
         uow.events.record("started", now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
-        return await self._current_step(uow, enrollment, now)
+        decisions = await self._current_step(uow, enrollment, now)
+        student = await uow.students.get(enrollment.student_id)
+        assert student is not None
+        for listener in self.start_listeners:
+            await listener.on_start(uow, student, enrollment, now)
+        return decisions
 
     async def _resume(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
         status = enrollment.status
@@ -391,7 +429,12 @@ class StudentPath:
         )
         if enrollment.status is not EnrollmentStatus.ACTIVE:
             return []  # LMS progress before the survey or the start is kept and counted later
-        return await self._current_step(uow, enrollment, now)
+        decisions = await self._current_step(uow, enrollment, now)
+        student = await uow.students.get(enrollment.student_id)
+        assert student is not None
+        for listener in self.progress_listeners:
+            await listener.on_progress(uow, student, enrollment, step_id, now)
+        return decisions
 
     async def _complete(
         self, uow: UnitOfWork, enrollment: Enrollment, completed: set[str], now: datetime
