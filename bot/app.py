@@ -21,6 +21,7 @@ from bot.db.uow import UnitOfWorkFactory
 from bot.handlers import student_routers
 from bot.i18n import Translations
 from bot.middlewares import LanguageMiddleware
+from bot.scheduler import Ticker
 from bot.services.student_path import StudentPath
 from bot.settings import Settings
 from journeys.clock import Clock, make_clock
@@ -64,6 +65,7 @@ class App:
         self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
+        self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
         self.bot = bot or make_bot(settings)
         self.dispatcher = self._dispatcher()
 
@@ -122,6 +124,7 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
     await runner.setup()
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
     await site.start()
+    app.ticker.start()
     try:
         if app.settings.webhook_url:
             await app.bot.set_webhook(
@@ -143,4 +146,5 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
                 await app.dispatcher.stop_polling()
                 await task
     finally:
+        await app.ticker.stop()
         await runner.cleanup()
