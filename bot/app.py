@@ -21,7 +21,9 @@ from bot.db.uow import UnitOfWorkFactory
 from bot.handlers import student_routers
 from bot.i18n import Translations
 from bot.middlewares import LanguageMiddleware
+from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
+from bot.services.engagement import Engagement
 from bot.services.student_path import StudentPath
 from bot.settings import Settings
 from journeys.clock import Clock, make_clock
@@ -65,8 +67,16 @@ class App:
         self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
+        self.engagement = Engagement(self.path, self.translations, settings.tz)
+        self.path.start_listeners.append(self.engagement)
+        self.path.progress_listeners.append(self.engagement)
         self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
+        self.ticker.add("cohort starts", self.engagement.start_cohorts)
+        self.ticker.add("nudges", self.engagement.send_nudges)
+        self.ticker.add("stalls", self.engagement.detect_stalls)
         self.bot = bot or make_bot(settings)
+        self.sender = OutboxSender(self.uow, self.bot, self.clock, rate=settings.send_rate)
+        self.ticker.after_tick.append(self.sender.wake)
         self.dispatcher = self._dispatcher()
 
     def _dispatcher(self) -> Dispatcher:
@@ -103,9 +113,9 @@ class App:
         app = web.Application()
         setup_api(app, self)
         if self.settings.webhook_url:
-            SimpleRequestHandler(
-                self.dispatcher, self.bot, secret_token=self.settings.webhook_secret
-            ).register(app, path=webhook_path(self.settings.webhook_url))
+            SimpleRequestHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
+                app, path=webhook_path(self.settings.webhook_url)
+            )
             setup_application(app, self.dispatcher, bot=self.bot)
         return app
 
@@ -125,6 +135,8 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
     await site.start()
     app.ticker.start()
+    sender_stop = asyncio.Event()
+    sender = asyncio.create_task(app.sender.run(sender_stop))
     try:
         if app.settings.webhook_url:
             await app.bot.set_webhook(
@@ -147,4 +159,6 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
                 await task
     finally:
         await app.ticker.stop()
+        sender_stop.set()  # no more claims; the message in flight is finished, the rest go back to the queue
+        await sender
         await runner.cleanup()

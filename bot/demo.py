@@ -43,9 +43,7 @@ class Transcript:
         print(f"\n── {text}", file=self.out, flush=True)
 
 
-async def run_demo(
-    speed: float | None = None, journey_file: str | None = None, out: TextIO = sys.stdout
-) -> int:
+async def run_demo(speed: float | None = None, journey_file: str | None = None, out: TextIO = sys.stdout) -> int:
     started = time.monotonic()
     clock = ScaledClock(speed or DEMO_SPEED)
     transcript = Transcript(clock, out)
@@ -91,7 +89,16 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript) -> Non
     await anna.send("/start")
     await anna.send("У меня есть опыт")  # typing where a button is expected
     await _answer(
-        anna, journey, {"experience": "none", "level": "beginner", "goal": "first_shop", "format": "first"}
+        anna,
+        journey,
+        {
+            "experience": "none",
+            "level": "beginner",
+            "goal": "first_shop",
+            "format": "first",
+            "study_days": "weekdays",
+            "study_time": "evening",
+        },
     )
     if anna.last and "Вопрос" in (anna.last.text or ""):
         await anna.send("Хочу продавать свечи ручной работы")
@@ -101,7 +108,14 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript) -> Non
     await _answer(
         boris,
         journey,
-        {"experience": "marketplace", "level": "confident", "goal": "grow_sales", "format": "familiar"},
+        {
+            "experience": "marketplace",
+            "level": "confident",
+            "goal": "grow_sales",
+            "format": "familiar",
+            "study_days": "daily",
+            "study_time": "morning",
+        },
     )
     if boris.last and boris.last.button("Пропустить"):
         await boris.click("Пропустить")
@@ -153,25 +167,19 @@ async def _summary(app: App, out: TextIO, elapsed: float) -> None:
     async with app.uow() as uow:
         rows = (
             await uow.session.execute(
-                select(Student.first_name, Enrollment.track, Enrollment.status, Enrollment.id).join(
-                    Enrollment
-                )
+                select(Student.first_name, Enrollment.track, Enrollment.status, Enrollment.id).join(Enrollment)
             )
         ).all()
         done = Counter(
             dict(
                 (
                     await uow.session.execute(
-                        select(StepCompletion.enrollment_id, func.count()).group_by(
-                            StepCompletion.enrollment_id
-                        )
+                        select(StepCompletion.enrollment_id, func.count()).group_by(StepCompletion.enrollment_id)
                     )
                 ).all()
             )
         )
-        events = Counter(
-            dict((await uow.session.execute(select(Event.type, func.count()).group_by(Event.type))).all())
-        )
+        events = Counter(dict((await uow.session.execute(select(Event.type, func.count()).group_by(Event.type))).all()))
     print("\n── summary", file=out)
     for name, track, status, enrollment_id in rows:
         total = len(app.journey.track(track).steps) if track else 0

@@ -2,7 +2,7 @@
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Answer, Done, Resume, Skip
+from bot.callbacks import Answer, AskCurator, Done, Resume, Skip
 from bot.i18n import Translator
 from journeys.decisions import AskQuestion, ShowStep
 
@@ -57,3 +57,17 @@ def continue_keyboard(enrollment_id: int, t: Translator) -> InlineKeyboardMarkup
             ]
         ]
     )
+
+
+def nudge_keyboard(enrollment_id: int, t: Translator, *, offer_curator: bool) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(text=t("▶️ Continue"), callback_data=Resume(enrollment=enrollment_id).pack())]
+    ]
+    if offer_curator:
+        ask = AskCurator(enrollment=enrollment_id).pack()
+        rows.append([InlineKeyboardButton(text=t("💬 Write to a curator"), callback_data=ask)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def link_keyboard(text: str, url: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text, url=url)]])

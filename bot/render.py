@@ -29,6 +29,7 @@ from journeys.decisions import (
     Welcome,
 )
 from journeys.progress import Progress
+from journeys.spec import Nudge, Reward, Step
 
 
 def N_(message: str) -> str:
@@ -136,6 +137,28 @@ class Composer:
             case Notice(key=key):
                 return [Out.text(notice_text(key, t))]
         raise AssertionError(f"no rendering for {decision!r}")
+
+    def nudge(
+        self, nudge: Nudge, progress: Progress, next_step: Step | None, enrollment_id: int, *, curator: bool
+    ) -> list[Out]:
+        lines = [nudge.text.strip(), "", done_tracker(progress, self.t)]
+        if next_step is not None:
+            lines.append(self.t("Next: <b>{title}</b>", title=escape(next_step.title)))
+        markup = keyboards.nudge_keyboard(
+            enrollment_id, self.t, offer_curator=curator and nudge.offer_curator
+        )
+        return [Out.text("\n".join(lines), markup)]
+
+    def reward(self, reward: Reward) -> list[Out]:
+        outs = []
+        if reward.media:
+            outs.append(Out.media(f"send_{reward.media.kind.value}", reward.media.url))
+        text = reward.text.strip()
+        if reward.from_curator:
+            text = self.t("💬 From your curator:") + "\n" + text
+        markup = keyboards.link_keyboard(reward.link.text, reward.link.url) if reward.link else None
+        outs.append(Out.text(text, markup))
+        return outs
 
     def _starts(self, starts_at: datetime) -> str:
         date = when(starts_at, self.t, self.tz)

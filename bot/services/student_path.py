@@ -29,6 +29,7 @@ from journeys.decisions import (
 )
 from journeys.journey import SKIPPED, EnrollmentStatus, Journey, check_text
 from journeys.progress import Progress
+from journeys.timing import in_holdout
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,7 @@ class ProgressListener(Protocol):
 class StartListener(Protocol):
     """Told when an enrollment becomes active (its cohort started), inside the same transaction."""
 
-    async def on_start(
-        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime
-    ) -> None: ...
+    async def on_start(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None: ...
 
 
 def language_of(language_code: str | None) -> str:
@@ -259,9 +258,7 @@ class StudentPath:
         await uow.session.flush()
         return student
 
-    async def _owned(
-        self, uow: UnitOfWork, person: Person, enrollment_id: int, now: datetime
-    ) -> Enrollment | Notice:
+    async def _owned(self, uow: UnitOfWork, person: Person, enrollment_id: int, now: datetime) -> Enrollment | Notice:
         student = await self._touch(uow, person, now)
         enrollment = await uow.enrollments.get(enrollment_id, for_update=True)
         if enrollment is None or enrollment.student_id != student.id:
@@ -270,6 +267,7 @@ class StudentPath:
         return enrollment
 
     async def _enroll(self, uow: UnitOfWork, student: Student, now: datetime) -> Enrollment:
+        holdout = in_holdout(str(student.telegram_id), self.journey.id, self.journey.spec.schedule.holdout_percent)
         enrollment = await uow.enrollments.add(
             Enrollment(
                 student_id=student.id,
@@ -277,9 +275,11 @@ class StudentPath:
                 status=EnrollmentStatus.ONBOARDING,
                 answers={},
                 created_at=now,
+                holdout=holdout,
             )
         )
-        uow.events.record("enrolled", now, student_id=student.id, enrollment_id=enrollment.id)
+        # the group is recorded with the enrollment, so metrics can compare nudged and held-out students
+        uow.events.record("enrolled", now, student_id=student.id, enrollment_id=enrollment.id, holdout=holdout)
         for identity in await uow.identities.for_student(student.id):
             await self.apply_lms_progress(uow, identity)
         return enrollment
@@ -323,6 +323,11 @@ class StudentPath:
         question = self.journey.questions[index]
         # assign a new dict: JSON columns do not track in-place changes
         enrollment.answers = {**enrollment.answers, question.id: value}
+        chosen = question.option(value) if value is not None and question.plan else None
+        if chosen is not None and chosen.days:
+            enrollment.study_days = ",".join(map(str, chosen.days))
+        if chosen is not None and chosen.time:
+            enrollment.study_time = chosen.time.strftime("%H:%M")
         uow.events.record(
             "survey_answered",
             now,
@@ -336,9 +341,7 @@ class StudentPath:
         decisions: list[Decision] = [AnswerRecorded(index, question, shown, total)]
         following = self.journey.next_question(enrollment.answers)
         if following is not None:
-            decisions.append(
-                AskQuestion(enrollment.id, self.journey.questions.index(following), following, total)
-            )
+            decisions.append(AskQuestion(enrollment.id, self.journey.questions.index(following), following, total))
             return decisions
         return decisions + await self._assign_track(uow, enrollment, now)
 
@@ -361,9 +364,7 @@ class StudentPath:
         ]
         return decisions + await self._activate_if_due(uow, enrollment, now)
 
-    async def _activate_if_due(
-        self, uow: UnitOfWork, enrollment: Enrollment, now: datetime
-    ) -> list[Decision]:
+    async def _activate_if_due(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
         if enrollment.status is not EnrollmentStatus.WAITING:
             return []
         assert enrollment.cohort_start is not None
@@ -411,9 +412,7 @@ class StudentPath:
         index = ids.index(step_id)
         step = self.journey.step(step_id)
         assert step is not None
-        return ShowStep(
-            enrollment.id, index, step, self.journey.stage_of(step_id), Progress(index + 1, len(ids))
-        )
+        return ShowStep(enrollment.id, index, step, self.journey.stage_of(step_id), Progress(index + 1, len(ids)))
 
     async def _after_progress(
         self, uow: UnitOfWork, enrollment: Enrollment, step_id: str, source: str, now: datetime
