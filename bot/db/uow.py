@@ -23,8 +23,7 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        # whatever was not committed explicitly is not kept
-        await self.session.rollback()
+        # close() rolls back whatever was not committed, and leaves loaded objects readable
         await self.session.close()
 
     async def commit(self) -> None:
