@@ -162,9 +162,7 @@ class LmsEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), unique=True)
-    identity_id: Mapped[int] = mapped_column(
-        ForeignKey("external_identities.id", ondelete="CASCADE"), index=True
-    )
+    identity_id: Mapped[int] = mapped_column(ForeignKey("external_identities.id", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(40))
     step_id: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -282,3 +280,70 @@ class RelayLink(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CARE = "care"  # the care team: broadcasts, offers, metrics
+    CURATOR = "curator"
+
+
+class StaffMember(Base):
+    """Staff added in the bot or with `journeybot staff`; ADMIN_IDS are admins without a row."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e])
+    )
+    name: Mapped[str | None] = mapped_column(String(128))
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what among the staff, and when. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # None: the command line
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]
+
+
+class BroadcastStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    QUEUEING = "queueing"  # recipients are being written to the outbox in batches
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_at", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[BroadcastStatus] = mapped_column(
+        Enum(BroadcastStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e])
+    )
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what to copy, and the URL buttons
+    total: Mapped[int] = mapped_column(default=0)
+    queued: Mapped[int] = mapped_column(default=0)
+    cursor: Mapped[int] = mapped_column(default=0)  # last student id queued: queueing resumes after a crash
+    scheduled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
