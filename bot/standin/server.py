@@ -187,9 +187,7 @@ class FakeChat:
         if self.user is not None:
             names = {k: v for k, v in self.user.items() if k in ("first_name", "last_name", "username")}
             return {"id": self.id, "type": "private"} | names
-        return {"id": self.id, "type": self.type, "title": self.title} | (
-            {"is_forum": True} if self.is_forum else {}
-        )
+        return {"id": self.id, "type": self.type, "title": self.title} | ({"is_forum": True} if self.is_forum else {})
 
     @property
     def label(self) -> str:
@@ -396,9 +394,7 @@ class BotAPIStandIn:
         error = ApiError(status, description or default.get(status, "Internal Server Error"), retry_after)
         self._faults.append(Fault(method.lower(), error, chat_id, times))
 
-    def rate_limit(
-        self, per_chat_per_second: float | None = None, global_per_second: float | None = None
-    ) -> None:
+    def rate_limit(self, per_chat_per_second: float | None = None, global_per_second: float | None = None) -> None:
         """Sliding one-second windows over successful sends; no arguments turns the limits off."""
         self._limits = (per_chat_per_second, global_per_second)
 
@@ -431,6 +427,7 @@ class BotAPIStandIn:
         message_thread_id: int | None = None,
         reply_to_message_id: int | None = None,
         entities: list[dict[str, Any]] | None = None,
+        forward_origin: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         sender = self.users[from_user if isinstance(from_user, int) else from_user.id]
         chat = self.chats[chat_id]
@@ -441,11 +438,11 @@ class BotAPIStandIn:
         stored = None
         for kind, value in (("photo", photo), ("document", document), ("voice", voice), ("video", video)):
             if value is not None:
-                name, data = (
-                    value if isinstance(value, tuple) else (f"{kind}.jpg" if kind == "photo" else None, value)
-                )
+                name, data = value if isinstance(value, tuple) else (f"{kind}.jpg" if kind == "photo" else None, value)
                 stored = self.add_file(data, kind, name)
                 content = self._media_content(stored) | {"caption": caption}
+        if forward_origin is not None:
+            content["forward_origin"] = forward_origin
         msg = self._store(chat, sender, content, thread=message_thread_id, reply_to=reply_to_message_id)
         msg.file = stored
         where = "" if chat.user else f" @ {self._where(chat, message_thread_id)}"
@@ -480,9 +477,7 @@ class BotAPIStandIn:
 
     def send_times(self, chat_id: int | None = None) -> list[float]:
         """When successful message-creating calls arrived (monotonic), for throughput checks."""
-        return [
-            c.at for c in self.calls if c.ok and c.method in SEND_METHODS and chat_id in (None, c.chat_id)
-        ]
+        return [c.at for c in self.calls if c.ok and c.method in SEND_METHODS and chat_id in (None, c.chat_id)]
 
     def messages_in(self, chat_id: int, *, thread_id: int | None = None) -> list[StoredMessage]:
         return [m for m in self._messages.get(chat_id, []) if thread_id in (None, m.message_thread_id)]
@@ -513,9 +508,7 @@ class BotAPIStandIn:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 last = "\n  ".join(str(c) for c in self.calls[-8:]) or "(none)"
-                raise TimeoutError(
-                    f"timed out after {timeout}s waiting for {what or predicate}; last calls:\n  {last}"
-                )
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}; last calls:\n  {last}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
 
@@ -787,9 +780,7 @@ class BotAPIStandIn:
             raise bad(NOT_MODIFIED)
         if key == "text" and not plain.strip():
             raise bad("message text is empty")
-        msg.raw = {
-            k: v for k, v in (msg.raw | {key: plain, entities_key: entities}).items() if v not in ("", [])
-        }
+        msg.raw = {k: v for k, v in (msg.raw | {key: plain, entities_key: entities}).items() if v not in ("", [])}
         msg.sent_text, msg.parse_mode = p.get(key), p.get("parse_mode")
         return self._edited(chat, msg, markup)
 
@@ -853,8 +844,7 @@ class BotAPIStandIn:
             status = members.get(user_id, "left")
             user = self.users.get(user_id, {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"})
         extra: dict[str, Any] = {
-            "administrator": dict.fromkeys(ADMIN_RIGHTS, True)
-            | {"can_be_edited": False, "is_anonymous": False},
+            "administrator": dict.fromkeys(ADMIN_RIGHTS, True) | {"can_be_edited": False, "is_anonymous": False},
             "creator": {"is_anonymous": False},
             "kicked": {"until_date": 0},
         }.get(status, {})
