@@ -35,7 +35,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -153,14 +153,14 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
         if rule.track not in spec.tracks:
             yield f"{at}.track", f"unknown track {rule.track!r}"
         for question_id, accepted in rule.when.items():
-            question = questions.get(question_id)
-            if question is None:
+            asked = questions.get(question_id)
+            if asked is None:
                 yield f"{at}.when.{question_id}", f"unknown question {question_id!r}"
-            elif not question.is_choice:
+            elif not asked.is_choice:
                 yield f"{at}.when.{question_id}", "routing can only use choice questions"
             else:
                 for a, answer in enumerate(accepted):
-                    if question.option(answer) is None:
+                    if asked.option(answer) is None:
                         yield f"{at}.when.{question_id}[{a}]", f"unknown answer {answer!r}"
     if spec.routing.default not in spec.tracks:
         yield "routing.default", f"unknown track {spec.routing.default!r}"
