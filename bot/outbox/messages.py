@@ -15,6 +15,7 @@ METHODS = frozenset(
         "send_animation",
         "send_voice",
         "copy_message",
+        "send_media_group",
     }
 )
 
@@ -54,6 +55,8 @@ class Out:
         if thread_id is not None:
             params["message_thread_id"] = thread_id
         result: Message | MessageId = await getattr(bot, self.method)(chat_id=chat_id, **params)
+        if isinstance(result, list):  # an album answers with all its messages: the first stands for them
+            return result[0]
         return result
 
 

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
@@ -47,6 +48,44 @@ async def enqueue(
         },
         key=["key"],
     )
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    recipients: Sequence[tuple[str, int, int | None]],
+    *,
+    kind: str,
+    messages: Sequence[Out],
+    due_at: datetime,
+    now: datetime,
+    priority: int = Priority.NORMAL,
+    broadcast_id: int | None = None,
+) -> int:
+    """`enqueue` for many chats in one statement: (key, chat id, student id) each; returns how many were new."""
+    if not recipients:
+        return 0
+    payload = {"messages": [m.to_json() for m in messages], "sent_parts": 0}
+    values = [
+        {
+            "key": key[:160],
+            "kind": kind,
+            "chat_id": chat_id,
+            "student_id": student_id,
+            "priority": int(priority),
+            "payload": payload,
+            "status": OutboxStatus.PENDING.value,
+            "due_at": due_at,
+            "created_at": now,
+            "attempts": 0,
+            "broadcast_id": broadcast_id,
+        }
+        for key, chat_id, student_id in recipients
+    ]
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    table = OutboxMessage.__table__
+    result = await session.execute(module.insert(table).values(values).on_conflict_do_nothing(index_elements=["key"]))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def cancel_pending(session: AsyncSession, *, student_id: int, reason: str) -> int:

@@ -428,6 +428,7 @@ class BotAPIStandIn:
         reply_to_message_id: int | None = None,
         entities: list[dict[str, Any]] | None = None,
         forward_origin: dict[str, Any] | None = None,
+        media_group_id: str | None = None,
     ) -> dict[str, Any]:
         sender = self.users[from_user if isinstance(from_user, int) else from_user.id]
         chat = self.chats[chat_id]
@@ -443,6 +444,8 @@ class BotAPIStandIn:
                 content = self._media_content(stored) | {"caption": caption}
         if forward_origin is not None:
             content["forward_origin"] = forward_origin
+        if media_group_id is not None:  # one part of an album: each part is its own message and update
+            content["media_group_id"] = media_group_id
         msg = self._store(chat, sender, content, thread=message_thread_id, reply_to=reply_to_message_id)
         msg.file = stored
         where = "" if chat.user else f" @ {self._where(chat, message_thread_id)}"
