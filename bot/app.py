@@ -15,6 +15,7 @@ from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.broadcasts import BroadcastService, BulkLimiter
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
@@ -77,10 +78,32 @@ class App:
         self.bot = bot or make_bot(settings)
         self.sender = OutboxSender(self.uow, self.bot, self.clock, rate=settings.send_rate)
         self.ticker.after_tick.append(self.sender.wake)
+        # broadcasts: paced at BROADCAST_RATE; without paid mode they share the sender's free ~30/s
+        shared = None if settings.allow_paid_broadcast else self.sender.limiter
+        self.sender.bulk_limiter = BulkLimiter(settings.broadcast_rate, shared)
+        self.broadcasts = BroadcastService(
+            self.uow,
+            self.bot,
+            self.clock,
+            self.translations,
+            settings.tz,
+            self.journey,
+            rate=settings.broadcast_rate if shared is None else min(settings.broadcast_rate, settings.send_rate),
+            paid=settings.allow_paid_broadcast,
+            progress_seconds=settings.broadcast_progress_seconds,
+        )
+        self.broadcasts.on_queued.append(self.sender.wake)
+        self.ticker.add("broadcasts", self.broadcasts.tick)
         self.dispatcher = self._dispatcher()
 
     def _dispatcher(self) -> Dispatcher:
-        dp = Dispatcher(storage=make_storage(self.settings), path=self.path, app=self, clock=self.clock)
+        dp = Dispatcher(
+            storage=make_storage(self.settings),
+            path=self.path,
+            app=self,
+            clock=self.clock,
+            broadcasts=self.broadcasts,
+        )
         language = LanguageMiddleware(self.translations, self.settings.tz)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
@@ -137,6 +160,7 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
     app.ticker.start()
     sender_stop = asyncio.Event()
     sender = asyncio.create_task(app.sender.run(sender_stop))
+    progress = asyncio.create_task(app.broadcasts.run_progress(sender_stop))
     try:
         if app.settings.webhook_url:
             await app.bot.set_webhook(
@@ -161,4 +185,5 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
         await app.ticker.stop()
         sender_stop.set()  # no more claims; the message in flight is finished, the rest go back to the queue
         await sender
+        await progress
         await runner.cleanup()

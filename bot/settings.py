@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Moscow"
     clock_speed: float = Field(default=1.0, gt=0, le=10_000_000, allow_inf_nan=False)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
+    allow_paid_broadcast: bool = False  # bulk rows go with allow_paid_broadcast (0.1 Star each), up to 1000/s
+    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)  # broadcast messages per second
+    broadcast_progress_seconds: float = Field(default=3.0, gt=0)  # real seconds between progress edits
     webhook_url: str | None = Field(default=None, pattern=r"^https?://")
     webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
     http_host: str = "127.0.0.1"
@@ -48,6 +51,12 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)"
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _free_broadcast_rate(self) -> "Settings":
+        if self.broadcast_rate > 30 and not self.allow_paid_broadcast:
+            raise ValueError("BROADCAST_RATE above 30 messages/s needs ALLOW_PAID_BROADCAST=true")
+        return self
 
     @field_validator("database_url")
     @classmethod
