@@ -16,10 +16,11 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.broadcasts import BroadcastService, BulkLimiter
+from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
-from bot.handlers import student_routers
+from bot.handlers import staff_routers, student_routers
 from bot.i18n import Translations
 from bot.middlewares import LanguageMiddleware
 from bot.outbox.sender import OutboxSender
@@ -78,6 +79,10 @@ class App:
         self.bot = bot or make_bot(settings)
         self.sender = OutboxSender(self.uow, self.bot, self.clock, rate=settings.send_rate)
         self.ticker.after_tick.append(self.sender.wake)
+        self.desk = CuratorDesk(settings, self.uow, self.bot, self.journey, self.translations, self.clock)
+        self.path.progress_listeners.append(self.desk)  # progress resolves the student's alert
+        self.engagement.desk, self.engagement.curator_on = self.desk, self.desk.enabled
+        self.desk.register(self.ticker, self.sender)
         # broadcasts: paced at BROADCAST_RATE; without paid mode they share the sender's free ~30/s
         shared = None if settings.allow_paid_broadcast else self.sender.limiter
         self.sender.bulk_limiter = BulkLimiter(settings.broadcast_rate, shared)
@@ -102,12 +107,13 @@ class App:
             path=self.path,
             app=self,
             clock=self.clock,
+            desk=self.desk,
             broadcasts=self.broadcasts,
         )
         language = LanguageMiddleware(self.translations, self.settings.tz)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
-        dp.include_routers(*student_routers())
+        dp.include_routers(*staff_routers(self.settings.curator_chat_id), *student_routers())
         return dp
 
     async def check_database(self) -> None:

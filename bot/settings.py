@@ -1,5 +1,7 @@
 """Settings from the environment and `.env`. The variable names are a public contract (README)."""
 
+import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +21,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/journeybot.db"
     journey_file: Path = DEFAULT_JOURNEY
     curator_chat_id: int | None = None
+    digest_time: str = "09:00"  # the curators' daily digest, local time in TIMEZONE
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     timezone: str = "Europe/Moscow"
     clock_speed: float = Field(default=1.0, gt=0, le=10_000_000, allow_inf_nan=False)
@@ -58,6 +61,13 @@ class Settings(BaseSettings):
             raise ValueError("BROADCAST_RATE above 30 messages/s needs ALLOW_PAID_BROADCAST=true")
         return self
 
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("use HH:MM between 00:00 and 23:59, e.g. 09:00")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -76,6 +86,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def digest_at(self) -> time:
+        return time.fromisoformat(self.digest_time)
 
     @property
     def is_sqlite(self) -> bool:

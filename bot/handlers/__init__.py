@@ -1,8 +1,13 @@
 from aiogram import Router
 
-from bot.handlers import fallback, help, start, steps, survey
+from bot.handlers import curator, fallback, help, relay, start, steps, survey
 
 
 def student_routers() -> list[Router]:
     # fresh routers for every dispatcher; the catch-all fallback goes last
-    return [module.build_router() for module in (start, survey, steps, help, fallback)]
+    return [module.build_router() for module in (start, survey, steps, help, relay, fallback)]
+
+
+def staff_routers(curator_chat_id: int | None) -> list[Router]:
+    # before the student routers: their fallback answers every button nobody else handled
+    return [curator.build_router(curator_chat_id)] if curator_chat_id is not None else []

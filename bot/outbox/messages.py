@@ -16,8 +16,10 @@ METHODS = frozenset(
         "send_voice",
         "copy_message",
         "send_media_group",
+        "edit_message_text",
     }
 )
+EDITS = frozenset({"edit_message_text"})  # change a message in place: it has no thread to go into
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,18 @@ class Out:
         return cls("send_message", {"text": text, **params})
 
     @classmethod
+    def edit(cls, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> "Out":
+        """Replaces a sent message's text; without markup its inline keyboard goes away."""
+        params: dict[str, Any] = {"message_id": message_id, "text": text}
+        if markup is not None:
+            params["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+        return cls("edit_message_text", params)
+
+    @classmethod
+    def copy(cls, from_chat_id: int, message_id: int, **params: Any) -> "Out":
+        return cls("copy_message", {"from_chat_id": from_chat_id, "message_id": message_id, **params})
+
+    @classmethod
     def media(cls, method: str, url: str, caption: str | None = None) -> "Out":
         kind = method.removeprefix("send_")
         return cls(method, {kind: url, "caption": caption})
@@ -52,9 +66,11 @@ class Out:
         params = {k: v for k, v in self.params.items() if v is not None}
         if "reply_markup" in params:
             params["reply_markup"] = InlineKeyboardMarkup.model_validate(params["reply_markup"])
-        if thread_id is not None:
+        if thread_id is not None and self.method not in EDITS:
             params["message_thread_id"] = thread_id
-        result: Message | MessageId = await getattr(bot, self.method)(chat_id=chat_id, **params)
+        result: Message | MessageId | bool = await getattr(bot, self.method)(chat_id=chat_id, **params)
+        if isinstance(result, bool):  # an edit of an inline message answers True
+            return MessageId(message_id=int(params.get("message_id", 0)))
         if isinstance(result, list):  # an album answers with all its messages: the first stands for them
             return result[0]
         return result

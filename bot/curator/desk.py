@@ -1,0 +1,593 @@
+"""The curator desk: one alert per stalled enrollment, the buttons on it, the relay and the daily digest.
+
+Proactive messages to the group go through the outbox (kinds below); the sender's hooks put them into the
+student's forum topic and remember which group message belongs to which alert or student. Answers to a
+button press are sent directly by the handler.
+"""
+
+import logging
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from html import escape
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.curator import cards
+from bot.curator.cards import Facts
+from bot.curator.permissions import Curators
+from bot.curator.topics import Forums, Topics, forget, link, linked_student, topic_gone, topic_student
+from bot.db.models import (
+    Alert,
+    AlertStatus,
+    CuratorTopic,
+    Enrollment,
+    OutboxMessage,
+    OutboxStatus,
+    Priority,
+    Student,
+)
+from bot.db.repositories import EnrollmentRepository
+from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.i18n import Translations, Translator
+from bot.outbox.messages import Out
+from bot.outbox.queue import enqueue
+from bot.outbox.sender import OutboxSender
+from bot.render import when
+from bot.scheduler import Ticker
+from bot.settings import Settings
+from journeys.clock import Clock
+from journeys.journey import EnrollmentStatus, Journey
+from journeys.progress import Progress
+
+log = logging.getLogger(__name__)
+
+ALERT, RELAY, REPLY, NOTE, EDIT, DIGEST = "alert", "relay", "reply", "curator_note", "alert_edit", "digest"
+ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message still counts as the question
+OVERDUE = timedelta(hours=24)
+REPAIR_BATCH = 20
+
+
+class Ask(StrEnum):
+    OFF = "off"  # no curator chat configured
+    UNKNOWN = "unknown"  # the person never started the bot
+    ASKING = "asking"
+
+
+class Relayed(StrEnum):
+    IGNORED = "ignored"  # not addressed to a student: ordinary staff talk
+    QUEUED = "queued"
+
+
+@dataclass(frozen=True)
+class PressOutcome:
+    answer: str
+    show_alert: bool = False
+    text: str | None = None  # the alert message's new text, when it changed
+    markup: InlineKeyboardMarkup | None = None
+
+
+def _unresolved(enrollment_id: int) -> Any:
+    return (Alert.enrollment_id == enrollment_id) & (Alert.status != AlertStatus.RESOLVED)
+
+
+class CuratorDesk:
+    def __init__(
+        self,
+        settings: Settings,
+        uow_factory: UnitOfWorkFactory,
+        bot: Bot,
+        journey: Journey,
+        translations: Translations,
+        clock: Clock,
+    ) -> None:
+        self.chat_id = settings.curator_chat_id
+        self._uow, self.journey, self.clock, self.tz = uow_factory, journey, clock, settings.tz
+        self.digest_at = settings.digest_at
+        self.t = translations.get(journey.spec.language)  # the group speaks the school's language
+        self.curators = Curators(bot, self.chat_id, settings.admin_ids)
+        self.forums = Forums(bot)
+        self.topics = Topics(uow_factory, bot, self._describe, clock.now)
+        self.wake: Callable[[], None] = lambda: None
+        if self.chat_id is None:
+            log.warning("CURATOR_CHAT_ID is not set: curator alerts, topics and /curator are off")
+
+    @property
+    def enabled(self) -> bool:
+        return self.chat_id is not None
+
+    def register(self, ticker: Ticker, sender: OutboxSender) -> None:
+        if not self.enabled:
+            return
+        ticker.add("curator.snoozed", self.return_snoozed)
+        ticker.add("curator.digest", self.queue_digest)
+        ticker.add("curator.topics", self.repair_topics)
+        sender.add_hook(ALERT, before=self._into_topic, after=self._alert_sent)
+        sender.add_hook(RELAY, before=self._into_topic, after=self._relay_sent)
+        sender.add_hook(REPLY, after=self._reply_sent)
+        self.wake = sender.wake
+
+    # ----- alerts --------------------------------------------------------------------------------
+
+    async def raise_alert(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: dict[str, Any], now: datetime
+    ) -> bool:
+        """Queues an alert for a stalled enrollment; False when off or one is already unresolved."""
+        if self.chat_id is None:
+            return False
+        session = uow.session
+        if await session.scalar(select(Alert.id).where(_unresolved(enrollment.id))) is not None:
+            return False
+        module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        # the partial unique index settles a race between two raisers: the loser inserts nothing
+        statement = (
+            module.insert(Alert)
+            .values(
+                enrollment_id=enrollment.id,
+                student_id=student.id,
+                status=AlertStatus.OPEN,
+                reasons=reasons,
+                opened_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["enrollment_id"], index_where=Alert.status != AlertStatus.RESOLVED)
+            .returning(Alert.id)
+        )
+        alert_id = await session.scalar(statement)
+        if alert_id is None:
+            return False
+        alert = await session.get(Alert, alert_id)
+        assert alert is not None
+        await self._post(session, alert, student, enrollment, f"alert:{alert.id}", now)
+        uow.events.record("alert_raised", now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id)
+        self.wake()
+        return True
+
+    async def on_progress(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, step_id: str, now: datetime
+    ) -> None:
+        """The student moved on: their alert resolves itself and the group sees it."""
+        if self.chat_id is None:
+            return
+        alert = await uow.session.scalar(select(Alert).where(_unresolved(enrollment.id)).with_for_update())
+        if alert is None:
+            return
+        alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, None
+        alert.snoozed_until = None
+        await self._show_resolved(uow.session, alert, now)
+        uow.events.record(
+            "alert_resolved", now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id, by=None
+        )
+
+    async def _post(
+        self, session: AsyncSession, alert: Alert, student: Student, enrollment: Enrollment, key: str, now: datetime
+    ) -> None:
+        assert self.chat_id is not None
+        facts = await self._facts(session, student, enrollment)
+        text = cards.alert_text(alert, facts, self.t, self.tz)
+        await enqueue(
+            session,
+            key=key,
+            kind=ALERT,
+            chat_id=self.chat_id,
+            messages=[Out.text(text, cards.alert_keyboard(alert, self.t))],
+            due_at=now,
+            now=now,
+            priority=Priority.URGENT,
+            # no student_id on group rows: a failing group must not mark the student as blocked
+            extra={"alert_id": alert.id, "curator_student": student.id},
+        )
+
+    async def _show_resolved(self, session: AsyncSession, alert: Alert, now: datetime) -> None:
+        await session.flush()
+        # a post still waiting is dropped; one already in flight is edited by its after-send hook
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                or_(OutboxMessage.key == f"alert:{alert.id}", OutboxMessage.key.like(f"alert:{alert.id}:back:%")),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.CANCELLED, last_error="alert resolved before it was posted")
+        )
+        if alert.chat_id is None or alert.message_id is None:
+            return
+        student = await session.get(Student, alert.student_id)
+        enrollment = await session.get(Enrollment, alert.enrollment_id)
+        assert student is not None and enrollment is not None
+        text = cards.alert_text(alert, await self._facts(session, student, enrollment), self.t, self.tz)
+        await enqueue(
+            session,
+            key=f"alert:{alert.id}:resolved:{alert.message_id}",
+            kind=EDIT,
+            chat_id=alert.chat_id,
+            messages=[Out.edit(alert.message_id, text)],
+            due_at=now,
+            now=now,
+            priority=Priority.URGENT,
+        )
+        self.wake()
+
+    # ----- buttons -------------------------------------------------------------------------------
+
+    async def press(
+        self, *, alert_id: int, act: str, chat_id: int, message_id: int, user_id: int, user_name: str, t: Translator
+    ) -> PressOutcome:
+        """A curator pressed a button on an alert message; the caller checked they are a curator."""
+        now = self.clock.now()
+        async with self._uow() as uow:
+            alert = await uow.session.get(Alert, alert_id)
+            # the data names an alert; only that alert's own message may act on it
+            if alert is None or (alert.chat_id, alert.message_id) != (chat_id, message_id):
+                return PressOutcome(t("This button is no longer active."))
+            if act == "write":
+                return await self._how_to_write(uow.session, alert, t)
+            allowed, values, answer = self._change(act, now, user_id, user_name, t)
+            if allowed is None:
+                return PressOutcome(t("This button is no longer active."))
+            result = await uow.session.execute(
+                update(Alert).where(Alert.id == alert.id, Alert.status.in_(allowed)).values(**values)
+            )
+            alert = await uow.session.scalar(
+                select(Alert).where(Alert.id == alert_id).execution_options(populate_existing=True)
+            )
+            assert alert is not None
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return self._refusal(alert, act, user_id, t)
+            uow.events.record(
+                f"alert_{values['status'].value}",
+                now,
+                student_id=alert.student_id,
+                enrollment_id=alert.enrollment_id,
+                alert=alert.id,
+                by=user_id,
+            )
+            student = await uow.session.get(Student, alert.student_id)
+            enrollment = await uow.session.get(Enrollment, alert.enrollment_id)
+            assert student is not None and enrollment is not None
+            facts = await self._facts(uow.session, student, enrollment)
+            await uow.commit()
+        text = cards.alert_text(alert, facts, self.t, self.tz, resolver=user_name)
+        return PressOutcome(answer, text=text, markup=cards.alert_keyboard(alert, self.t))
+
+    def _change(
+        self, act: str, now: datetime, user_id: int, user_name: str, t: Translator
+    ) -> tuple[tuple[AlertStatus, ...] | None, dict[str, Any], str]:
+        """Which states the press applies to, what it writes, and the answer when it does."""
+        if act == "take":
+            values = {"status": AlertStatus.TAKEN, "taken_by": user_id, "taken_by_name": user_name[:128]}
+            return (AlertStatus.OPEN,), values | {"taken_at": now}, t("Taken ✓ The student is yours.")
+        if act in ("s1", "s3"):
+            until = now + timedelta(days=int(act[1]))
+            values = {"status": AlertStatus.SNOOZED, "snoozed_until": until}
+            date = when(until, t, self.tz)
+            return (AlertStatus.OPEN, AlertStatus.TAKEN), values, t("Snoozed until {date}.", date=date)
+        if act == "done":
+            values = {"status": AlertStatus.RESOLVED, "resolved_at": now, "resolved_by": user_id}
+            values |= {"snoozed_until": None}
+            return (AlertStatus.OPEN, AlertStatus.TAKEN, AlertStatus.SNOOZED), values, t("Resolved ✓")
+        return None, {}, ""
+
+    def _refusal(self, alert: Alert, act: str, user_id: int, t: Translator) -> PressOutcome:
+        if alert.status is AlertStatus.RESOLVED:
+            return PressOutcome(t("This alert is already resolved."))
+        if alert.status is AlertStatus.TAKEN and act == "take":
+            if alert.taken_by == user_id:
+                return PressOutcome(t("You have already taken it."))
+            return PressOutcome(t("{name} has already taken it.", name=alert.taken_by_name or "?"), show_alert=True)
+        if alert.status is AlertStatus.SNOOZED and alert.snoozed_until is not None:
+            date = when(alert.snoozed_until, t, self.tz)
+            return PressOutcome(t("Snoozed until {date}.", date=date))
+        return PressOutcome(t("This button is no longer active."))
+
+    async def _how_to_write(self, session: AsyncSession, alert: Alert, t: Translator) -> PressOutcome:
+        if alert.status is AlertStatus.RESOLVED:
+            return PressOutcome(t("This alert is already resolved."))
+        student = await session.get(Student, alert.student_id)
+        name = student.display_name if student else "?"
+        if alert.thread_id is not None:
+            return PressOutcome(t("Write in this topic: every message here goes to {name}.", name=name), True)
+        return PressOutcome(t("Reply to the alert message: your reply goes to {name}.", name=name), True)
+
+    # ----- scheduled jobs ------------------------------------------------------------------------
+
+    async def return_snoozed(self, uow: UnitOfWork, now: datetime) -> None:
+        """A snooze ran out: still stalled, the alert is posted again; otherwise it resolves."""
+        session = uow.session
+        alerts = await session.scalars(
+            select(Alert)
+            .where(Alert.status == AlertStatus.SNOOZED, Alert.snoozed_until <= now)
+            .order_by(Alert.snoozed_until)
+            .limit(100)
+        )
+        for alert in list(alerts):
+            enrollment = await session.get(Enrollment, alert.enrollment_id)
+            student = await session.get(Student, alert.student_id)
+            assert enrollment is not None and student is not None and alert.snoozed_until is not None
+            ended = alert.snoozed_until
+            if enrollment.stalled_at is not None and enrollment.status is EnrollmentStatus.ACTIVE:
+                alert.status, alert.snoozed_until = AlertStatus.OPEN, None
+                alert.taken_by = alert.taken_by_name = alert.taken_at = None
+                alert.opened_at = now  # "untaken for a day" counts from its return
+                await session.flush()
+                await self._post(
+                    session, alert, student, enrollment, f"alert:{alert.id}:back:{ended:%Y%m%d%H%M%S}", now
+                )
+                uow.events.record("alert_returned", now, student_id=student.id, alert=alert.id)
+            else:
+                alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, None
+                alert.snoozed_until = None
+                await self._show_resolved(session, alert, now)
+        self.wake()
+
+    async def queue_digest(self, uow: UnitOfWork, now: datetime) -> None:
+        """Once per local day, when the journey clock passes DIGEST_TIME."""
+        local = now.astimezone(self.tz)
+        if self.chat_id is None or local.time() < self.digest_at:
+            return
+        key = f"digest:{local.date().isoformat()}"
+        if await uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+            return
+        stats = await self._digest_stats(uow.session, now)
+        await enqueue(
+            uow.session,
+            key=key,
+            kind=DIGEST,
+            chat_id=self.chat_id,
+            messages=[Out.text(cards.digest_text(stats, self.t))],
+            due_at=now,
+            now=now,
+            priority=Priority.NORMAL,
+        )
+
+    async def _digest_stats(self, session: AsyncSession, now: datetime) -> cards.DigestStats:
+        local = now.astimezone(self.tz)
+        today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        yesterday = today - timedelta(days=1)
+
+        async def count(*where: Any) -> int:
+            return int(await session.scalar(select(func.count()).select_from(Alert).where(*where)) or 0)
+
+        overdue = await session.scalars(
+            select(Student)
+            .join(Alert, Alert.student_id == Student.id)
+            .where(Alert.status == AlertStatus.OPEN, Alert.opened_at < now - OVERDUE)
+            .order_by(Alert.opened_at)
+        )
+        taken = await session.execute(
+            select(Alert.opened_at, Alert.taken_at).where(Alert.taken_at >= now - timedelta(days=7))
+        )
+        hours = [(taken_at - opened).total_seconds() / 3600 for opened, taken_at in taken if taken_at]
+        return cards.DigestStats(
+            day=cards.day_label(now, self.t, self.tz),
+            unresolved=await count(Alert.status != AlertStatus.RESOLVED),
+            untaken=await count(Alert.status == AlertStatus.OPEN),
+            overdue=[s.display_name for s in overdue],
+            resolved_yesterday=await count(Alert.resolved_at >= yesterday, Alert.resolved_at < today),
+            median_take_hours=statistics.median(hours) if hours else None,
+        )
+
+    async def repair_topics(self, uow: UnitOfWork, now: datetime) -> None:
+        """Sends that failed because the student's topic was deleted: recreate it once and send again."""
+        session = uow.session
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.FAILED,
+                OutboxMessage.kind.in_((ALERT, RELAY)),
+                or_(*(OutboxMessage.last_error.ilike(f"%{m}%") for m in ("thread not found", "topic_"))),
+            )
+            .limit(REPAIR_BATCH)
+        )
+        for row in list(rows):
+            if not topic_gone(row.last_error or ""):
+                continue
+            payload = dict(row.payload)
+            if payload.get("topic_recreated"):
+                row.last_error = "gave up: the recreated topic failed too"  # leaves this scan for good
+                continue
+            student_id = int(payload["curator_student"])
+            thread = await session.scalar(
+                select(CuratorTopic.thread_id).where(
+                    CuratorTopic.chat_id == row.chat_id, CuratorTopic.student_id == student_id
+                )
+            )
+            if thread is not None and not await self.topics.still_there(row.chat_id, thread):
+                await forget(session, row.chat_id, student_id, thread)
+            row.payload = payload | {"topic_recreated": True}
+            row.status, row.due_at, row.claimed_by, row.claimed_at = OutboxStatus.PENDING, now, None, None
+        self.wake()
+
+    # ----- relay ---------------------------------------------------------------------------------
+
+    async def ask(self, telegram_id: int) -> Ask:
+        """/curator or the button: the student's next message becomes their question."""
+        if self.chat_id is None:
+            return Ask.OFF
+        async with self._uow() as uow:
+            student = await uow.students.by_telegram_id(telegram_id)
+            if student is None:
+                return Ask.UNKNOWN
+            student.asking_curator_at = self.clock.now()
+            await uow.commit()
+        return Ask.ASKING
+
+    async def asking(self, telegram_id: int) -> bool:
+        if self.chat_id is None:
+            return False
+        async with self._uow() as uow:
+            at = await uow.session.scalar(select(Student.asking_curator_at).where(Student.telegram_id == telegram_id))
+        return at is not None and at > self.clock.now() - ASK_WINDOW
+
+    async def cancel_question(self, telegram_id: int) -> None:
+        async with self._uow() as uow:
+            await uow.session.execute(
+                update(Student).where(Student.telegram_id == telegram_id).values(asking_curator_at=None)
+            )
+            await uow.commit()
+
+    async def relay_question(self, telegram_id: int, message_id: int) -> bool:
+        """Queues the student's message for the curator group; False if it was not awaited (a repeat)."""
+        if self.chat_id is None:
+            return False
+        try:
+            forum = await self.forums.is_forum(self.chat_id)
+        except Exception:
+            log.exception("getChat(%s) failed; relaying as in a plain group", self.chat_id)
+            forum = False
+        now = self.clock.now()
+        async with self._uow() as uow:
+            student = await uow.students.by_telegram_id(telegram_id)
+            if student is None:
+                return False
+            # clearing the flag conditionally: of two messages sent at once, one is the question
+            cleared = await uow.session.execute(
+                update(Student)
+                .where(Student.id == student.id, Student.asking_curator_at.is_not(None))
+                .values(asking_curator_at=None)
+            )
+            if not cleared.rowcount:  # type: ignore[attr-defined]
+                return False
+            copy = Out.copy(telegram_id, message_id)
+            messages = [copy] if forum else [Out.text(cards.relay_header(student, self.t)), copy]
+            await enqueue(
+                uow.session,
+                key=f"relay:{student.id}:{message_id}",
+                kind=RELAY,
+                chat_id=self.chat_id,
+                messages=messages,
+                due_at=now,
+                now=now,
+                priority=Priority.URGENT,
+                extra={"curator_student": student.id},
+            )
+            uow.events.record("curator_question", now, student_id=student.id)
+            await uow.commit()
+        self.wake()
+        return True
+
+    async def curator_message(
+        self, *, chat_id: int, message_id: int, thread_id: int | None, reply_to: int | None
+    ) -> Relayed:
+        """A message in the curator group: in a student's topic or replying to their message, it goes to them."""
+        now = self.clock.now()
+        async with self._uow() as uow:
+            student_id = None
+            if thread_id is not None:
+                student_id = await topic_student(uow.session, chat_id, thread_id)
+            if student_id is None and reply_to is not None:
+                student_id = await linked_student(uow.session, chat_id, reply_to)
+            student = await uow.students.get(student_id) if student_id is not None else None
+            if student is None:
+                return Relayed.IGNORED
+            await enqueue(
+                uow.session,
+                key=f"reply:{chat_id}:{message_id}",
+                kind=REPLY,
+                chat_id=student.telegram_id,
+                student_id=student.id,
+                messages=[Out.copy(chat_id, message_id)],
+                due_at=now,
+                now=now,
+                priority=Priority.URGENT,
+                extra={"group_chat": chat_id, "group_message": message_id, "group_thread": thread_id},
+            )
+            await link(uow.session, chat_id, message_id, student.id, now)
+            uow.events.record("curator_replied", now, student_id=student.id)
+            await uow.commit()
+        self.wake()
+        return Relayed.QUEUED
+
+    # ----- sender hooks --------------------------------------------------------------------------
+
+    async def _into_topic(self, session: AsyncSession, row: OutboxMessage) -> int | None:
+        if not await self.forums.is_forum(row.chat_id):
+            return None
+        return await self.topics.ensure(row.chat_id, int(row.payload["curator_student"]))
+
+    async def _alert_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+        alert = await session.get(Alert, int(row.payload["alert_id"]), with_for_update=True)
+        if alert is None or not ids:
+            return
+        alert.chat_id, alert.message_id = row.chat_id, ids[-1]
+        alert.thread_id = await session.scalar(
+            select(CuratorTopic.thread_id).where(
+                CuratorTopic.chat_id == row.chat_id, CuratorTopic.student_id == alert.student_id
+            )
+        )
+        await link(session, row.chat_id, ids[-1], alert.student_id, self.clock.now())
+        if alert.status is AlertStatus.RESOLVED:  # resolved while it was being sent
+            await self._show_resolved(session, alert, self.clock.now())
+
+    async def _relay_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+        for message_id in ids:
+            await link(session, row.chat_id, message_id, int(row.payload["curator_student"]), self.clock.now())
+
+    async def _reply_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+        """Staff see that the answer reached the student, under the curator's own message."""
+        student = await session.get(Student, row.student_id) if row.student_id else None
+        payload = row.payload
+        now = self.clock.now()
+        name = student.display_name if student else "?"
+        reply = {"message_id": payload["group_message"], "allow_sending_without_reply": True}
+        await enqueue(
+            session,
+            key=f"delivered:{row.id}",
+            kind=NOTE,
+            chat_id=int(payload["group_chat"]),
+            messages=[Out.text(self.t("✓ Delivered to {name}", name=escape(name)), reply_parameters=reply)],
+            due_at=now,
+            now=now,
+            priority=Priority.URGENT,
+            extra={"thread_id": payload.get("group_thread")},
+        )
+        self.wake()
+
+    # ----- facts about a student -----------------------------------------------------------------
+
+    async def _facts(self, session: AsyncSession, student: Student, enrollment: Enrollment | None) -> Facts:
+        name = student.display_name or str(student.telegram_id)
+        if enrollment is None or enrollment.track is None:
+            answers = self._answers(enrollment.answers if enrollment else {})
+            return Facts(name, student.username, None, None, None, answers)
+        track = self.journey.track(enrollment.track) if self.journey.has_track(enrollment.track) else None
+        if track is None:
+            return Facts(name, student.username, enrollment.track, None, None, self._answers(enrollment.answers))
+        completed = await EnrollmentRepository(session).completed_steps(enrollment.id)
+        step = self.journey.step(enrollment.current_step) if enrollment.current_step else None
+        if step is not None and step.id in track.steps:
+            progress = Progress(track.steps.index(step.id) + 1, len(track.steps))
+        else:
+            step, progress = None, Progress(self.journey.done_count(enrollment.track, completed), len(track.steps))
+        return Facts(
+            name,
+            student.username,
+            track.title,
+            step.title if step else None,
+            progress,
+            self._answers(enrollment.answers),
+        )
+
+    def _answers(self, answers: dict[str, Any]) -> list[tuple[str, str]]:
+        shown = []
+        for question in self.journey.questions:
+            if question.id not in answers:
+                continue
+            value = answers[question.id]
+            option = question.option(value) if value is not None and question.is_choice else None
+            text = option.text if option else (self.t("skipped") if value is None else str(value))
+            shown.append((question.id, text))
+        return shown
+
+    async def _describe(self, student_id: int) -> tuple[str, str]:
+        async with self._uow() as uow:
+            student = await uow.students.get(student_id)
+            assert student is not None
+            enrollment = await uow.enrollments.current(student_id, self.journey.id)
+            facts = await self._facts(uow.session, student, enrollment)
+        return cards.topic_name(student), cards.card_text(facts, self.t)

@@ -1,0 +1,187 @@
+"""Forum topics in the curator group: one per student, created once even when several sends race.
+
+Telegram cannot list topics, so the thread id lives in CuratorTopic. The (chat, student) row is claimed
+first with insert-ignore and committed; only the claimer calls createForumTopic, everyone else waits
+for the stored id. Each step is its own short transaction, so no lock is held during a Telegram call.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import CuratorTopic, RelayLink
+from bot.db.uow import UnitOfWorkFactory
+from bot.db.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+
+FORUM_TTL = 600.0  # seconds: a group turned into a forum (or back) is noticed within ten minutes
+CLAIM_WAIT = 20.0  # seconds a racer waits for the claimer to store the thread id
+POLL = 0.1
+GONE = ("thread not found", "topic_deleted", "topic_id_invalid")
+
+# student id → (topic name, pinned card text)
+Describe = Callable[[int], Awaitable[tuple[str, str]]]
+
+
+class TopicPending(Exception):
+    """Another sender claimed the topic and did not finish: the outbox row is retried later."""
+
+
+def topic_gone(error: BaseException | str) -> bool:
+    text = error if isinstance(error, str) else str(getattr(error, "message", error))
+    return any(marker in text.lower() for marker in GONE)
+
+
+class Forums:
+    """Whether a chat is a forum (getChat), cached: it rarely changes and is asked on every group send."""
+
+    def __init__(self, bot: Bot, *, ttl: float = FORUM_TTL) -> None:
+        self.bot, self.ttl = bot, ttl
+        self._cache: dict[int, tuple[bool, float]] = {}
+
+    async def is_forum(self, chat_id: int) -> bool:
+        cached = self._cache.get(chat_id)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        chat = await self.bot.get_chat(chat_id)
+        value = bool(chat.is_forum)
+        self._cache[chat_id] = (value, time.monotonic() + self.ttl)
+        return value
+
+
+class Topics:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, bot: Bot, describe: Describe, now: Callable[[], datetime]
+    ) -> None:
+        self._uow, self.bot, self.describe, self.now = uow_factory, bot, describe, now
+
+    async def ensure(self, chat_id: int, student_id: int) -> int:
+        """The student's thread id in the chat, creating the topic (and its pinned card) the first time."""
+        deadline = time.monotonic() + CLAIM_WAIT
+        while True:
+            async with self._uow() as uow:
+                topic = await uow.session.scalar(
+                    select(CuratorTopic).where(CuratorTopic.chat_id == chat_id, CuratorTopic.student_id == student_id)
+                )
+                if topic is None:
+                    claimed = await insert_ignore(
+                        uow.session,
+                        CuratorTopic.__table__,  # type: ignore[arg-type]
+                        {"chat_id": chat_id, "student_id": student_id, "created_at": self.now()},
+                        key=["chat_id", "student_id"],
+                    )
+                    await uow.commit()
+                    if claimed:
+                        return await self._create(chat_id, student_id)
+                    continue  # lost the claim: wait for the winner below
+                if topic.thread_id is not None:
+                    return topic.thread_id
+                claim_id = topic.id
+            if time.monotonic() > deadline:
+                await self._release(claim_id)
+                raise TopicPending(f"topic for student {student_id} in {chat_id} is still being created")
+            await asyncio.sleep(POLL)
+
+    async def _create(self, chat_id: int, student_id: int) -> int:
+        name, card = await self.describe(student_id)
+        try:
+            created = await self.bot.create_forum_topic(chat_id, name=name)
+        except BaseException:
+            await self._release_student(chat_id, student_id)
+            raise
+        thread_id = created.message_thread_id
+        async with self._uow() as uow:
+            await uow.session.execute(
+                update(CuratorTopic)
+                .where(CuratorTopic.chat_id == chat_id, CuratorTopic.student_id == student_id)
+                .values(thread_id=thread_id)
+            )
+            await uow.commit()
+        await self._pin_card(chat_id, student_id, thread_id, card)
+        return thread_id
+
+    async def _pin_card(self, chat_id: int, student_id: int, thread_id: int, card: str) -> None:
+        # the topic is usable without its card: a failure here is logged, not retried
+        try:
+            message = await self.bot.send_message(chat_id, card, message_thread_id=thread_id)
+            await self.bot.pin_chat_message(chat_id, message.message_id, disable_notification=True)
+        except TelegramAPIError as e:
+            log.warning("student card for student %s in %s: %s", student_id, chat_id, e)
+            return
+        async with self._uow() as uow:
+            await uow.session.execute(
+                update(CuratorTopic)
+                .where(CuratorTopic.chat_id == chat_id, CuratorTopic.student_id == student_id)
+                .values(card_message_id=message.message_id)
+            )
+            await link(uow.session, chat_id, message.message_id, student_id, self.now())
+            await uow.commit()
+
+    async def _release(self, claim_id: int) -> None:
+        async with self._uow() as uow:
+            await uow.session.execute(
+                delete(CuratorTopic).where(CuratorTopic.id == claim_id, CuratorTopic.thread_id.is_(None))
+            )
+            await uow.commit()
+
+    async def _release_student(self, chat_id: int, student_id: int) -> None:
+        async with self._uow() as uow:
+            await uow.session.execute(
+                delete(CuratorTopic).where(
+                    CuratorTopic.chat_id == chat_id,
+                    CuratorTopic.student_id == student_id,
+                    CuratorTopic.thread_id.is_(None),
+                )
+            )
+            await uow.commit()
+
+    async def still_there(self, chat_id: int, thread_id: int) -> bool:
+        """Probes a stored topic with a chat action: Telegram refuses it for a deleted thread."""
+        try:
+            await self.bot.send_chat_action(chat_id, "typing", message_thread_id=thread_id)
+        except TelegramBadRequest as e:
+            if topic_gone(e):
+                return False
+            raise
+        return True
+
+
+async def forget(session: AsyncSession, chat_id: int, student_id: int, thread_id: int) -> None:
+    """Drops a deleted topic, unless it was already replaced; the next send creates a new one."""
+    await session.execute(
+        delete(CuratorTopic).where(
+            CuratorTopic.chat_id == chat_id,
+            CuratorTopic.student_id == student_id,
+            CuratorTopic.thread_id == thread_id,
+        )
+    )
+
+
+async def link(session: AsyncSession, chat_id: int, message_id: int, student_id: int, now: datetime) -> None:
+    """Remembers that a message in the curator chat is about this student (replies to it reach them)."""
+    await insert_ignore(
+        session,
+        RelayLink.__table__,  # type: ignore[arg-type]
+        {"chat_id": chat_id, "message_id": message_id, "student_id": student_id, "created_at": now},
+        key=["chat_id", "message_id"],
+    )
+
+
+async def topic_student(session: AsyncSession, chat_id: int, thread_id: int) -> int | None:
+    return await session.scalar(
+        select(CuratorTopic.student_id).where(CuratorTopic.chat_id == chat_id, CuratorTopic.thread_id == thread_id)
+    )
+
+
+async def linked_student(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    return await session.scalar(
+        select(RelayLink.student_id).where(RelayLink.chat_id == chat_id, RelayLink.message_id == message_id)
+    )

@@ -1,0 +1,66 @@
+"""The curator group: presses on alert buttons, and curators' messages that go back to students."""
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message
+
+from bot.curator.cards import AlertPress
+from bot.curator.desk import CuratorDesk
+from bot.i18n import Translator
+
+log = logging.getLogger(__name__)
+
+# what copyMessage can pass on; service messages (joins, pins, topic events) are not relayed
+COPYABLE = frozenset({"text", "photo", "document", "voice", "video", "audio", "animation", "video_note", "sticker"})
+
+
+async def press(query: CallbackQuery, callback_data: AlertPress, desk: CuratorDesk, t: Translator) -> None:
+    user = query.from_user
+    if not await desk.curators.allowed(user.id):
+        await query.answer(t("Only curators can use these buttons."), show_alert=True)
+        return
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None:  # too old for Telegram to show it: nothing to check the press against
+        await query.answer(t("This button is no longer active."))
+        return
+    outcome = await desk.press(
+        alert_id=callback_data.alert,
+        act=callback_data.act,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        user_id=user.id,
+        user_name=user.full_name,
+        t=t,
+    )
+    await query.answer(outcome.answer, show_alert=outcome.show_alert)
+    if outcome.text is not None:
+        try:
+            await message.edit_text(outcome.text, reply_markup=outcome.markup)
+        except TelegramBadRequest as e:  # deleted meanwhile, or already showing this
+            log.info("alert %s: could not edit its message: %s", callback_data.alert, e.message)
+
+
+async def staff_message(message: Message, desk: CuratorDesk, bot: Bot, t: Translator) -> None:
+    sender = message.from_user
+    if sender is None or sender.is_bot or sender.id == bot.id:
+        return
+    if (message.text or "").startswith("/"):
+        return  # commands meant for bots, not for students
+    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    if message.content_type not in COPYABLE:
+        return
+    await desk.curator_message(
+        chat_id=message.chat.id, message_id=message.message_id, thread_id=thread_id, reply_to=reply_to
+    )
+
+
+def build_router(chat_id: int) -> Router:
+    router = Router(name=__name__)
+    # presses are checked against the alert's stored message, wherever they come from
+    router.callback_query.register(press, AlertPress.filter())
+    router.message.filter(F.chat.id == chat_id)
+    router.message.register(staff_message)
+    return router

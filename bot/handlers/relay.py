@@ -1,0 +1,63 @@
+"""The student's side of the relay: /curator (or the button), then the next message goes to the curators."""
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import AskCurator
+from bot.curator.desk import Ask, CuratorDesk
+from bot.i18n import Translator
+from bot.render import notice_text
+
+QUESTION_TYPES = frozenset({"text", "photo", "document", "voice", "video"})
+
+
+def _prompt(outcome: Ask, t: Translator) -> str:
+    if outcome is Ask.OFF:
+        return t("The school has no curator chat yet, so I cannot pass on questions.")
+    if outcome is Ask.UNKNOWN:
+        return notice_text("not_enrolled", t)
+    return t(
+        "Write your question in one message: text, a photo, a document, a voice message or a video. "
+        "I will pass it on to the curators. /cancel if you changed your mind."
+    )
+
+
+async def ask_command(message: Message, desk: CuratorDesk, t: Translator) -> None:
+    assert message.from_user is not None
+    await message.answer(_prompt(await desk.ask(message.from_user.id), t))
+
+
+async def ask_button(query: CallbackQuery, desk: CuratorDesk, bot: Bot, t: Translator) -> None:
+    outcome = await desk.ask(query.from_user.id)
+    await query.answer()
+    await bot.send_message(query.from_user.id, _prompt(outcome, t))
+
+
+async def awaiting_question(message: Message, desk: CuratorDesk) -> bool:
+    return message.from_user is not None and await desk.asking(message.from_user.id)
+
+
+async def cancel(message: Message, desk: CuratorDesk, t: Translator) -> None:
+    assert message.from_user is not None
+    await desk.cancel_question(message.from_user.id)
+    await message.answer(t("OK, no question then."))
+
+
+async def question(message: Message, desk: CuratorDesk, t: Translator) -> None:
+    assert message.from_user is not None
+    if message.content_type not in QUESTION_TYPES or (message.text or "").startswith("/"):
+        await message.answer(t("Please send text, a photo, a document, a voice message or a video, or /cancel."))
+        return
+    if await desk.relay_question(message.from_user.id, message.message_id):
+        await message.reply(t("✓ Passed on to the curators. Their answer will come here."))
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(ask_command, Command("curator"))
+    router.callback_query.register(ask_button, AskCurator.filter())
+    router.message.register(cancel, Command("cancel"), awaiting_question)
+    router.message.register(question, awaiting_question)
+    return router
