@@ -26,6 +26,7 @@ from bot.middlewares import LanguageMiddleware
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
+from bot.services.staff import StaffDirectory
 from bot.services.student_path import StudentPath
 from bot.settings import Settings
 from journeys.clock import Clock, make_clock
@@ -69,6 +70,7 @@ class App:
         self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
+        self.staff = StaffDirectory(settings.admin_ids)
         self.engagement = Engagement(self.path, self.translations, settings.tz)
         self.path.start_listeners.append(self.engagement)
         self.path.progress_listeners.append(self.engagement)
@@ -109,6 +111,8 @@ class App:
             clock=self.clock,
             desk=self.desk,
             broadcasts=self.broadcasts,
+            staff=self.staff,
+            uow_factory=self.uow,
         )
         language = LanguageMiddleware(self.translations, self.settings.tz)
         dp.message.middleware(language)

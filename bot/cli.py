@@ -58,9 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.bot_token:
         return _fail(["BOT_TOKEN: required to run the bot (the token @BotFather gave you)"])
     if settings.webhook_url and not settings.webhook_secret:
-        return _fail(
-            ["WEBHOOK_SECRET: required with WEBHOOK_URL, so that only Telegram can call the webhook"]
-        )
+        return _fail(["WEBHOOK_SECRET: required with WEBHOOK_URL, so that only Telegram can call the webhook"])
     journey = load_journey(settings.journey_file)
     return asyncio.run(_run(settings, journey))
 
@@ -82,6 +80,45 @@ async def _run(settings: Settings, journey) -> int:  # type: ignore[no-untyped-d
     return 0
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    return asyncio.run(_staff(_settings(), args))
+
+
+async def _staff(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.db.migrations import is_up_to_date
+    from bot.db.models import Role
+    from bot.db.uow import UnitOfWorkFactory
+    from bot.services.staff import StaffDirectory, StaffError
+    from journeys.clock import make_clock
+
+    engine = create_engine(settings.database_url)
+    try:
+        if not await is_up_to_date(engine):
+            return _fail(["journeybot: the database is not at the latest migration: run `journeybot migrate` first"], 1)
+        staff, now = StaffDirectory(settings.admin_ids), make_clock(settings.clock_speed).now()
+        async with UnitOfWorkFactory(create_session_factory(engine))() as uow:
+            try:
+                if args.staff_command == "add":
+                    await staff.set_role(uow, args.telegram_id, Role(args.role), actor_id=None, now=now, name=args.name)
+                    print(f"{args.telegram_id} is now {args.role}")
+                elif args.staff_command == "remove":
+                    if not await staff.remove(uow, args.telegram_id, actor_id=None, now=now):
+                        return _fail([f"{args.telegram_id} is not on the staff"], 1)
+                    print(f"{args.telegram_id} removed")
+                else:
+                    for admin_id in sorted(settings.admin_ids):
+                        print(f"{admin_id}\tadmin\t(ADMIN_IDS)")
+                    for member in await uow.staff.all():
+                        print(f"{member.telegram_id}\t{member.role.value}\t{member.name or ''}")
+            except StaffError as exc:
+                return _fail([f"journeybot: {exc}"], 1)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -94,19 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)").set_defaults(
         func=cmd_run
     )
-    commands.add_parser("migrate", help="bring the database to the latest migration").set_defaults(
-        func=cmd_migrate
-    )
-    journey = commands.add_parser("journey", help="journey files").add_subparsers(
-        dest="journey_command", required=True
-    )
+    commands.add_parser("migrate", help="bring the database to the latest migration").set_defaults(func=cmd_migrate)
+    journey = commands.add_parser("journey", help="journey files").add_subparsers(dest="journey_command", required=True)
     validate = journey.add_parser("validate", help="check journey files and report every problem")
     validate.add_argument("files", nargs="+")
     validate.set_defaults(func=cmd_validate)
+    staff = commands.add_parser("staff", help="manage staff roles").add_subparsers(dest="staff_command", required=True)
+    add = staff.add_parser("add", help="add a staff member or change their role")
+    add.add_argument("telegram_id", type=int)
+    add.add_argument("--role", choices=["admin", "care", "curator"], required=True)
+    add.add_argument("--name", default=None)
+    remove = staff.add_parser("remove", help="remove a staff member")
+    remove.add_argument("telegram_id", type=int)
+    staff.add_parser("list", help="list staff")
+    for sub in (add, remove, staff.choices["list"]):
+        sub.set_defaults(func=cmd_staff)
     demo = commands.add_parser("demo", help="offline demo: the real bot against a Telegram stand-in")
-    demo.add_argument(
-        "--speed", type=float, default=None, help="clock speed (default: fast enough for a month)"
-    )
+    demo.add_argument("--speed", type=float, default=None, help="clock speed (default: fast enough for a month)")
     demo.add_argument("--journey", default=None, help="journey file (default: the shipped one)")
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -117,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings_level = load_settings().log_level if args.command in ("run", "migrate") else "WARNING"
         logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.command != "migrate":
+            logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up schema check is not news
         return int(args.func(args))
     except SettingsError as exc:
         return _fail([f"journeybot: configuration error: {problem}" for problem in exc.problems])

@@ -6,7 +6,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Enrollment, Event, ExternalIdentity, LmsEvent, StepCompletion, Student
+from bot.db.models import (
+    AuditEntry,
+    Enrollment,
+    Event,
+    ExternalIdentity,
+    LmsEvent,
+    StaffMember,
+    StepCompletion,
+    Student,
+)
 from bot.db.upsert import insert_ignore
 from journeys.journey import EnrollmentStatus
 
@@ -111,9 +120,7 @@ class IdentityRepository:
         return await self.session.scalar(query.with_for_update() if for_update else query)
 
     async def for_student(self, student_id: int) -> list[ExternalIdentity]:
-        rows = await self.session.scalars(
-            select(ExternalIdentity).where(ExternalIdentity.student_id == student_id)
-        )
+        rows = await self.session.scalars(select(ExternalIdentity).where(ExternalIdentity.student_id == student_id))
         return list(rows)
 
     async def add(self, identity: ExternalIdentity) -> ExternalIdentity:
@@ -139,4 +146,38 @@ class IdentityRepository:
             .where(LmsEvent.identity_id == identity_id, LmsEvent.applied_at.is_(None))
             .order_by(LmsEvent.id)
         )
+        return list(rows)
+
+
+class StaffRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, telegram_id: int) -> StaffMember | None:
+        return await self.session.scalar(select(StaffMember).where(StaffMember.telegram_id == telegram_id))
+
+    async def all(self) -> list[StaffMember]:
+        return list(await self.session.scalars(select(StaffMember).order_by(StaffMember.role, StaffMember.id)))
+
+    async def add(self, member: StaffMember) -> StaffMember:
+        self.session.add(member)
+        await self.session.flush()
+        return member
+
+    async def remove(self, member: StaffMember) -> None:
+        await self.session.delete(member)
+        await self.session.flush()
+
+
+class AuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(
+        self, action: str, at: datetime, *, actor_id: int | None, target: str | None = None, **data: Any
+    ) -> None:
+        self.session.add(AuditEntry(action=action, at=at, actor_id=actor_id, target=target, data=data))
+
+    async def recent(self, limit: int = 50) -> list[AuditEntry]:
+        rows = await self.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
         return list(rows)

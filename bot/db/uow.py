@@ -5,7 +5,14 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.repositories import EnrollmentRepository, EventLog, IdentityRepository, StudentRepository
+from bot.db.repositories import (
+    AuditLog,
+    EnrollmentRepository,
+    EventLog,
+    IdentityRepository,
+    StaffRepository,
+    StudentRepository,
+)
 
 
 class UnitOfWork:
@@ -18,6 +25,8 @@ class UnitOfWork:
         self.enrollments = EnrollmentRepository(self.session)
         self.events = EventLog(self.session)
         self.identities = IdentityRepository(self.session)
+        self.staff = StaffRepository(self.session)
+        self.audit = AuditLog(self.session)
         return self
 
     async def __aexit__(

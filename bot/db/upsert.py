@@ -7,9 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def insert_ignore(
-    session: AsyncSession, table: Table, values: dict[str, Any], *, key: list[str]
-) -> bool:
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any], *, key: list[str]) -> bool:
     """Insert a row unless one with the same `key` exists. Returns True when this call inserted it."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     module = postgresql if dialect == "postgresql" else sqlite

@@ -152,9 +152,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_step_completions")),
-        sa.UniqueConstraint(
-            "enrollment_id", "step_id", name=op.f("uq_step_completions_enrollment_id_step_id")
-        ),
+        sa.UniqueConstraint("enrollment_id", "step_id", name=op.f("uq_step_completions_enrollment_id_step_id")),
     )
 
 
