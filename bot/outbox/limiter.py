@@ -1,0 +1,79 @@
+"""Pacing sends the way Telegram asks: ~30/s overall, ~1/s per private chat, 20/minute per group.
+
+Real (monotonic) time, not the journey clock. A chat waiting for its own slot never holds up the others;
+`pause()` (after a 429) holds up everyone. Each chat is expected to acquire sequentially (the sender runs
+one worker per chat).
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+PRIVATE_INTERVAL = 1.0  # seconds between two messages to one person
+GROUP_INTERVAL = 3.0  # 20 a minute, evenly spread
+PRUNE_AT = 10_000  # chats remembered before the stale ones are forgotten
+EPSILON = 1e-9
+
+
+class Limiter:
+    def __init__(
+        self,
+        rate: float = 25.0,
+        *,
+        burst: float | None = None,
+        private_interval: float = PRIVATE_INTERVAL,
+        group_interval: float = GROUP_INTERVAL,
+        time: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("the rate must be positive")
+        self.rate = float(rate)
+        self.burst = max(1.0, float(burst if burst is not None else rate))  # about one second's worth
+        self.private_interval, self.group_interval = private_interval, group_interval
+        self._time, self._sleep = time, sleep
+        self._tokens = self.burst
+        self._refilled = self._time()
+        self._paused_until = 0.0
+        self._next: dict[int, float] = {}  # chat id → earliest moment of its next message
+        self._lock = asyncio.Lock()  # the global bucket serves callers first come, first served
+
+    def interval(self, chat_id: int) -> float:
+        return self.private_interval if chat_id > 0 else self.group_interval
+
+    async def acquire(self, chat_id: int) -> None:
+        """Waits until one message may go to the chat, and counts it as sent."""
+        while (wait := self._next.get(chat_id, 0.0) - self._time()) > 0:
+            await self._sleep(wait)
+        async with self._lock:
+            while True:
+                now = self._time()
+                if now < self._paused_until:
+                    await self._sleep(self._paused_until - now)
+                    continue
+                self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
+                self._refilled = now
+                if self._tokens >= 1 - EPSILON:  # rounding must not leave a sliver to wait for forever
+                    self._tokens = max(0.0, self._tokens - 1)
+                    break
+                await self._sleep((1 - self._tokens) / self.rate)
+        now = self._time()
+        if len(self._next) >= PRUNE_AT:
+            self._next = {chat: at for chat, at in self._next.items() if at > now}
+        self._next[chat_id] = now + self.interval(chat_id)
+
+    def done(self, chat_id: int) -> None:
+        """The message went out: the chat's next one waits a full interval from now, so that a slow
+        request followed by a fast one cannot land closer together than the interval."""
+        self._next[chat_id] = max(self._next.get(chat_id, 0.0), self._time() + self.interval(chat_id))
+
+    def pause(self, seconds: float) -> None:
+        """Nothing goes out for `seconds` (Telegram said retry_after); then sending restarts gently."""
+        until = self._time() + max(0.0, seconds)
+        if until > self._paused_until:
+            self._paused_until = until
+            self._tokens, self._refilled = 0.0, until
+
+    @property
+    def paused(self) -> bool:
+        return self._time() < self._paused_until

@@ -1,0 +1,472 @@
+"""The one sender that drains the outbox: claims due rows, paces them, delivers, records what happened.
+
+Rows for one chat are sent by one worker in id order; chats wait for their own slots side by side.
+Every state change commits at once, so a restart loses nothing and a crash resends at most the row
+that was in flight (its claim expires after the lease and another sender takes it over).
+"""
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import OutboxMessage, OutboxStatus, Priority, Student
+from bot.db.uow import UnitOfWorkFactory
+from bot.outbox.claims import claim_due
+from bot.outbox.limiter import Limiter
+from bot.outbox.messages import Out, message_id_of
+from bot.outbox.queue import cancel_pending
+from journeys.clock import Clock
+
+log = logging.getLogger(__name__)
+
+BeforeHook = Callable[[AsyncSession, OutboxMessage], Awaitable[int | None]]
+AfterHook = Callable[[AsyncSession, OutboxMessage, list[int]], Awaitable[None]]
+
+HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
+STOP_GRACE = 15.0  # seconds an in-flight message may take to finish when stopping
+UNREACHABLE_TEXTS = ("chat not found",)
+
+
+def backoff(attempts: int) -> float:
+    """Real seconds before retrying after the n-th transient failure."""
+    return float(min(2**attempts, 300))
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+
+
+class _Outcome(Enum):
+    DONE = "done"
+    STOPPED = "stopped"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass
+class _Chat:
+    """Rows held for one chat, sent one after another in id order by a single worker."""
+
+    heap: list[tuple[int, OutboxMessage]] = field(default_factory=list)
+    current: OutboxMessage | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> int:
+        return len(self.heap) + (self.current is not None)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        bot: Bot,
+        clock: Clock,
+        *,
+        rate: float = 25.0,
+        worker: str | None = None,
+        batch: int | None = None,
+        lease: timedelta = timedelta(seconds=120),
+        max_attempts: int = 5,
+        tick: float = 1.0,
+        limiter: Limiter | None = None,
+        bulk_limiter: Limiter | None = None,
+    ) -> None:
+        self.uow, self.bot, self.clock = uow_factory, bot, clock
+        self.worker = worker or f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.batch = batch or max(1, round(rate * 2))  # about two seconds' worth per claim
+        self.max_held = self.batch * 4  # enough distinct chats in hand to keep the global rate busy
+        self.lease, self.max_attempts, self.tick = lease, max_attempts, tick
+        self.limiter = limiter or Limiter(rate)
+        self.bulk_limiter = bulk_limiter  # broadcasts (Priority.BULK) paced by their own rate when set
+        self.stats = SenderStats()
+        self._hooks: dict[str, tuple[BeforeHook | None, AfterHook | None]] = {}
+        self._chats: dict[int, _Chat] = {}
+        self._held: dict[int, OutboxMessage] = {}
+        self._wakeup = asyncio.Event()
+        self._halt = asyncio.Event()
+        self._starved = False  # the loop waits for held rows to go out before claiming more
+
+    def add_hook(self, kind: str, before: BeforeHook | None = None, after: AfterHook | None = None) -> None:
+        """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent."""
+        self._hooks[kind] = (before, after)
+
+    def wake(self) -> None:
+        """Something was queued for now: claim without waiting for the next tick."""
+        self._wakeup.set()
+
+    # ----- the loop ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drains the outbox until `stop` is set; then finishes the messages in flight and lets go of the rest."""
+        self._halt.clear()
+        relay = asyncio.create_task(self._relay(stop))
+        beat_every = max(self.lease.total_seconds() / 3, 0.1)
+        beat_at = time.monotonic() + beat_every
+        try:
+            while not self._halt.is_set():
+                room = self.max_held - len(self._held)
+                full = False
+                if room >= self.batch or not self._held:
+                    limit = min(self.batch, room)
+                    try:
+                        full = len(await self._claim(limit)) == limit
+                    except Exception:
+                        log.exception("claiming outbox rows failed")
+                    self._starved = False
+                else:
+                    self._starved = True
+                if time.monotonic() >= beat_at:
+                    await self._heartbeat()
+                    beat_at = time.monotonic() + beat_every
+                if full:
+                    await asyncio.sleep(0)
+                else:
+                    await self._nap(self.tick)
+        except asyncio.CancelledError:
+            # not a stop but a kill: drop everything at once; claims lapse after the lease
+            for chat in self._chats.values():
+                if chat.task:
+                    chat.task.cancel()
+            self._chats.clear()
+            self._held.clear()
+            raise
+        finally:
+            relay.cancel()
+        await self._finish()
+
+    async def drain_once(self) -> int:
+        """Claims one batch and sends it; returns how many rows were claimed."""
+        rows = await self._claim(self.batch)
+        await asyncio.gather(*(chat.task for chat in list(self._chats.values()) if chat.task))
+        return len(rows)
+
+    async def _relay(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._halt.set()
+        self._wakeup.set()
+
+    async def _nap(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+        self._wakeup.clear()
+
+    async def _claim(self, limit: int) -> list[OutboxMessage]:
+        if limit <= 0:
+            return []
+        skip = [chat_id for chat_id, chat in self._chats.items() if chat.held >= HELD_PER_CHAT]
+        async with self.uow() as uow:
+            rows = await claim_due(
+                uow.session,
+                now=self.clock.now(),
+                limit=limit,
+                worker=self.worker,
+                lease=self.lease * self.clock.speed,
+                skip_chats=skip,
+            )
+            await uow.commit()
+        for row in rows:
+            if row.id in self._held:  # our own claim, renewed: already queued
+                continue
+            self._held[row.id] = row
+            chat = self._chats.setdefault(row.chat_id, _Chat())
+            heapq.heappush(chat.heap, (row.id, row))
+            if chat.task is None:
+                chat.task = asyncio.create_task(self._work(row.chat_id, chat), name=f"outbox-{row.chat_id}")
+        return rows
+
+    async def _heartbeat(self) -> None:
+        """Renews the claims on the rows still waiting here, so nobody takes them over."""
+        ids = list(self._held)
+        try:
+            async with self.uow() as uow:
+                for start in range(0, len(ids), 500):
+                    await uow.session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id.in_(ids[start : start + 500]),
+                            OutboxMessage.claimed_by == self.worker,
+                        )
+                        .values(claimed_at=self.clock.now())
+                    )
+                await uow.commit()
+        except Exception:
+            log.exception("renewing outbox claims failed")
+
+    async def _finish(self) -> None:
+        self._halt.set()
+        tasks = [chat.task for chat in self._chats.values() if chat.task]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        ids = list(self._held)
+        self._held.clear()
+        self._chats.clear()
+        if not ids:
+            return
+        # not sent yet: back to the queue at once, instead of after the lease
+        async with self.uow() as uow:
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.claimed_by == self.worker,
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                )
+                .values(status=OutboxStatus.PENDING, claimed_at=None, claimed_by=None)
+            )
+            await uow.commit()
+
+    def _freed(self) -> None:
+        if self._starved and len(self._held) <= self.max_held - self.batch:
+            self._wakeup.set()
+
+    # ----- one chat ------------------------------------------------------------------------------
+
+    async def _work(self, chat_id: int, chat: _Chat) -> None:
+        try:
+            while chat.heap and not self._halt.is_set():
+                _, row = heapq.heappop(chat.heap)
+                chat.current = row
+                try:
+                    outcome = await self._send_row(row)
+                except Exception:
+                    # the database failed us: the claim lapses and the row is taken up again later
+                    log.exception("outbox row %s: could not record its state", row.id)
+                    outcome = _Outcome.DONE
+                chat.current = None
+                if outcome is _Outcome.STOPPED:
+                    heapq.heappush(chat.heap, (row.id, row))
+                    break
+                self._held.pop(row.id, None)
+                if outcome is _Outcome.UNREACHABLE:
+                    for _, other in chat.heap:
+                        self._held.pop(other.id, None)
+                    chat.heap.clear()
+                self._freed()
+        finally:
+            chat.task = None
+            if not chat.heap and self._chats.get(chat_id) is chat:
+                del self._chats[chat_id]
+
+    def limiter_for(self, row: OutboxMessage) -> Limiter:
+        bulk = self.bulk_limiter is not None and row.priority >= Priority.BULK
+        return self.bulk_limiter if bulk else self.limiter  # type: ignore[return-value]
+
+    async def _acquire(self, chat_id: int, limiter: Limiter) -> bool:
+        """Waits for the chat's turn; False when the sender is stopping first."""
+        if self._halt.is_set():
+            return False
+        acquire = asyncio.ensure_future(limiter.acquire(chat_id))
+        halted = asyncio.ensure_future(self._halt.wait())
+        try:
+            await asyncio.wait({acquire, halted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halted.cancel()
+            if not acquire.done():
+                acquire.cancel()
+                await asyncio.gather(acquire, return_exceptions=True)
+        return acquire.done() and not acquire.cancelled()
+
+    async def _send_row(self, row: OutboxMessage) -> _Outcome:
+        payload: dict[str, Any] = dict(row.payload or {})
+        messages = [Out.from_json(m) for m in payload.get("messages", [])]
+        part = int(payload.get("sent_parts", 0))
+        ids: list[int] = list(payload.get("message_ids", []))
+        thread_id: int | None = payload.get("thread_id")
+        before, after = self._hooks.get(row.kind, (None, None))
+        hooked, started = before is None, False
+        while part < len(messages):
+            if not await self._acquire(row.chat_id, self.limiter_for(row)):
+                return _Outcome.STOPPED
+            if not started:
+                if not await self._start(row):
+                    return _Outcome.DONE
+                started = True
+            try:
+                if not hooked:
+                    async with self.uow() as uow:
+                        topic = await before(uow.session, row)  # type: ignore[misc]
+                        await uow.commit()
+                    hooked = True
+                    if topic is not None:
+                        thread_id = topic
+                result = await messages[part].deliver(self.bot, row.chat_id, thread_id=thread_id)
+                self.limiter_for(row).done(row.chat_id)
+            except TelegramRetryAfter as e:
+                self.stats.rate_limited += 1
+                log.warning("Telegram asked to wait %ss (outbox row %s)", e.retry_after, row.id)
+                self.limiter_for(row).pause(e.retry_after)
+                continue
+            except Exception as e:
+                return await self._failed(row, e)
+            part += 1
+            ids.append(message_id_of(result))
+            payload |= {"sent_parts": part, "message_ids": ids}
+            if part < len(messages):
+                await self._record(row, payload=dict(payload))
+                row.payload = dict(payload)
+        await self._mark_sent(row, payload, ids, after)
+        return _Outcome.DONE
+
+    # ----- recording outcomes --------------------------------------------------------------------
+
+    def _mine(self, row: OutboxMessage, *, sending: bool = True) -> Any:
+        """An update of a row this sender holds; `sending`: unless it was cancelled meanwhile."""
+        statement = update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == self.worker)
+        return statement.where(OutboxMessage.status == OutboxStatus.SENDING) if sending else statement
+
+    async def _start(self, row: OutboxMessage) -> bool:
+        """Still ours and still wanted? A row cancelled while it waited here is not sent."""
+        async with self.uow() as uow:
+            result = await uow.session.execute(self._mine(row).values(claimed_at=self.clock.now()))
+            await uow.commit()
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.info("outbox row %s was cancelled or taken over before it went out", row.id)
+            return False
+        return True
+
+    async def _record(self, row: OutboxMessage, **values: Any) -> None:
+        async with self.uow() as uow:
+            await self._apply(uow.session, row, values)
+            await uow.commit()
+
+    async def _apply(
+        self, session: AsyncSession, row: OutboxMessage, values: dict[str, Any], *, sending: bool = True
+    ) -> bool:
+        result = await session.execute(self._mine(row, sending=sending).values(**values))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.warning("outbox row %s was cancelled or taken over by another sender", row.id)
+            return False
+        return True
+
+    async def _mark_sent(
+        self, row: OutboxMessage, payload: dict[str, Any], ids: list[int], after: AfterHook | None
+    ) -> None:
+        values = {
+            "status": OutboxStatus.SENT,
+            "sent_at": self.clock.now(),
+            "telegram_message_id": ids[-1] if ids else None,
+            "payload": payload,
+        }
+        self.stats.sent += 1
+        async with self.uow() as uow:
+            # sent is sent, even if the row was cancelled while the message was on its way
+            if await self._apply(uow.session, row, values, sending=False) and after is not None:
+                try:
+                    await after(uow.session, row, ids)
+                except Exception:
+                    log.exception("outbox row %s: the after-send hook failed", row.id)
+                    await uow.rollback()
+                    await self._apply(uow.session, row, values, sending=False)
+            await uow.commit()
+
+    async def _failed(self, row: OutboxMessage, error: Exception) -> _Outcome:
+        text = describe(error)
+        if unreachable(error):
+            await self._unreachable(row, text)
+            return _Outcome.UNREACHABLE
+        attempts = row.attempts + 1
+        if retryable(error) and attempts < self.max_attempts:
+            self.stats.retried += 1
+            delay = backoff(attempts)
+            log.info("outbox row %s: %s; retrying in %ss", row.id, text, delay)
+            await self._record(
+                row,
+                status=OutboxStatus.PENDING,
+                attempts=attempts,
+                last_error=text,
+                due_at=self.clock.now() + timedelta(seconds=delay * self.clock.speed),
+                claimed_at=None,
+                claimed_by=None,
+            )
+        else:
+            self.stats.failed += 1
+            log.warning("outbox row %s failed: %s", row.id, text)
+            changes: dict[str, Any] = {"status": OutboxStatus.FAILED, "last_error": text}
+            if retryable(error):
+                changes["attempts"] = attempts
+            await self._record(row, **changes)
+        return _Outcome.DONE
+
+    async def _unreachable(self, row: OutboxMessage, text: str) -> None:
+        """Blocked, kicked, deactivated or gone: nothing more goes to this chat."""
+        self.stats.blocked += 1
+        chat = self._chats.get(row.chat_id)
+        others = [other.id for _, other in chat.heap] if chat else []
+        now = self.clock.now()
+        cancelled = 0
+        async with self.uow() as uow:
+            await self._apply(uow.session, row, {"status": OutboxStatus.FAILED, "last_error": text})
+            reason = f"chat unreachable: {text}"[:500]
+            if others:
+                await uow.session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(others), OutboxMessage.claimed_by == self.worker)
+                    .values(status=OutboxStatus.CANCELLED, last_error=reason)
+                )
+            if row.student_id is not None:
+                await uow.session.execute(
+                    update(Student)
+                    .where(Student.id == row.student_id, Student.blocked_at.is_(None))
+                    .values(blocked_at=now)
+                )
+                cancelled = await cancel_pending(uow.session, student_id=row.student_id, reason=reason)
+            await uow.commit()
+        log.info(
+            "chat %s unreachable (%s): row %s failed, student %s marked blocked, %d waiting rows cancelled",
+            row.chat_id,
+            text,
+            row.id,
+            row.student_id,
+            cancelled + len(others),
+        )
+
+
+def describe(error: BaseException) -> str:
+    message = error.message if isinstance(error, TelegramAPIError) else str(error)
+    return f"{type(error).__name__}: {message}"[:500]
+
+
+def unreachable(error: BaseException) -> bool:
+    if isinstance(error, TelegramForbiddenError):
+        return True
+    return isinstance(error, TelegramBadRequest) and any(text in error.message.lower() for text in UNREACHABLE_TEXTS)
+
+
+def retryable(error: BaseException) -> bool:
+    """Server trouble, the network, time-outs, and our own unexpected errors; not what Telegram refused."""
+    if isinstance(error, TelegramEntityTooLarge):
+        return False
+    if isinstance(error, TelegramServerError | TelegramNetworkError):
+        return True
+    return not isinstance(error, TelegramAPIError)
