@@ -149,6 +149,11 @@ class BulkLimiter(Limiter):
         if self.shared is not None:
             await self.shared.acquire(chat_id)
 
+    def done(self, chat_id: int) -> None:
+        super().done(chat_id)
+        if self.shared is not None:
+            self.shared.done(chat_id)
+
     def pause(self, seconds: float) -> None:
         super().pause(seconds)
         if self.shared is not None:
