@@ -50,19 +50,13 @@ def after_done_keyboard(show_link: list[InlineKeyboardButton]) -> InlineKeyboard
 def continue_keyboard(enrollment_id: int, t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=t("▶️ Continue"), callback_data=Resume(enrollment=enrollment_id).pack()
-                )
-            ]
+            [InlineKeyboardButton(text=t("▶️ Continue"), callback_data=Resume(enrollment=enrollment_id).pack())]
         ]
     )
 
 
 def nudge_keyboard(enrollment_id: int, t: Translator, *, offer_curator: bool) -> InlineKeyboardMarkup:
-    rows = [
-        [InlineKeyboardButton(text=t("▶️ Continue"), callback_data=Resume(enrollment=enrollment_id).pack())]
-    ]
+    rows = [[InlineKeyboardButton(text=t("▶️ Continue"), callback_data=Resume(enrollment=enrollment_id).pack())]]
     if offer_curator:
         ask = AskCurator(enrollment=enrollment_id).pack()
         rows.append([InlineKeyboardButton(text=t("💬 Write to a curator"), callback_data=ask)])

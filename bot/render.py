@@ -56,17 +56,11 @@ def notice_text(key: str, t: Translator) -> str:
 
 
 def tracker(progress: Progress, t: Translator) -> str:
-    return (
-        t("Step {n} of {total}", n=progress.done, total=progress.total)
-        + f" {progress.bar()} {progress.percent}%"
-    )
+    return t("Step {n} of {total}", n=progress.done, total=progress.total) + f" {progress.bar()} {progress.percent}%"
 
 
 def done_tracker(progress: Progress, t: Translator) -> str:
-    return (
-        t("Done {n} of {total}", n=progress.done, total=progress.total)
-        + f" {progress.bar()} {progress.percent}%"
-    )
+    return t("Done {n} of {total}", n=progress.done, total=progress.total) + f" {progress.bar()} {progress.percent}%"
 
 
 def when(moment: datetime, t: Translator, tz: ZoneInfo) -> str:
@@ -89,9 +83,7 @@ class Composer:
 
     def _answered(self, decision: AnswerRecorded) -> str:
         shown = escape(decision.answer) if decision.answer is not None else self.t("skipped")
-        return (
-            question_text(decision.index, decision.total, decision.question.text, self.t) + f"\n\n✓ {shown}"
-        )
+        return question_text(decision.index, decision.total, decision.question.text, self.t) + f"\n\n✓ {shown}"
 
     def outs(self, decision: Decision) -> list[Out]:
         """The messages a decision becomes, as data: sent now, or queued in the outbox."""
@@ -144,9 +136,7 @@ class Composer:
         lines = [nudge.text.strip(), "", done_tracker(progress, self.t)]
         if next_step is not None:
             lines.append(self.t("Next: <b>{title}</b>", title=escape(next_step.title)))
-        markup = keyboards.nudge_keyboard(
-            enrollment_id, self.t, offer_curator=curator and nudge.offer_curator
-        )
+        markup = keyboards.nudge_keyboard(enrollment_id, self.t, offer_curator=curator and nudge.offer_curator)
         return [Out.text("\n".join(lines), markup)]
 
     def reward(self, reward: Reward) -> list[Out]:
@@ -168,9 +158,7 @@ class Composer:
         step = show.step
         outs = []
         if step.media:
-            outs.append(
-                Out.media(f"send_{step.media.kind.value}", step.media.url, f"<b>{escape(step.title)}</b>")
-            )
+            outs.append(Out.media(f"send_{step.media.kind.value}", step.media.url, f"<b>{escape(step.title)}</b>"))
         text = (
             f"<i>{escape(show.stage.title)}</i>\n<b>{escape(step.title)}</b>\n\n{step.text.strip()}\n\n"
             f"{tracker(show.progress, self.t)}"

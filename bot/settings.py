@@ -51,9 +51,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)"
-            ) from None
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)") from None
         return value
 
     @model_validator(mode="after")

@@ -37,9 +37,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -76,15 +74,11 @@ def parse_journey(text: str, name: str = "<journey>") -> Journey:
     if not isinstance(document, dict):
         raise JourneyError([JourneyIssue(name, "(document)", "a journey must be a mapping of keys")])
     if document.get("format") != FORMAT_VERSION:
-        raise JourneyError(
-            [JourneyIssue(name, "format", f"unsupported format {document.get('format')!r}, expected 1")]
-        )
+        raise JourneyError([JourneyIssue(name, "format", f"unsupported format {document.get('format')!r}, expected 1")])
     try:
         spec = JourneySpec.model_validate(document)
     except ValidationError as exc:
-        raise JourneyError(
-            [JourneyIssue(name, format_path(e["loc"]), _message(e)) for e in exc.errors()]
-        ) from None
+        raise JourneyError([JourneyIssue(name, format_path(e["loc"]), _message(e)) for e in exc.errors()]) from None
     issues = [JourneyIssue(name, path, message) for path, message in check_references(spec)]
     if issues:
         raise JourneyError(issues)
@@ -128,9 +122,7 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
             seen_options.add(option.id)
 
     all_steps = [
-        (s, f"stages[{si}].steps[{i}]")
-        for si, stage in enumerate(spec.stages)
-        for i, s in enumerate(stage.steps)
+        (s, f"stages[{si}].steps[{i}]") for si, stage in enumerate(spec.stages) for i, s in enumerate(stage.steps)
     ]
     step_ids = {step.id for step, _ in all_steps}
     seen: set[str] = set()

@@ -31,9 +31,7 @@ def stall_deadline(state: PaceState, pace: timedelta, stall: Stall) -> datetime 
     return deadline
 
 
-def stall_reasons(
-    state: PaceState, pace: timedelta, now: datetime, *, ladder_exhausted: bool
-) -> dict[str, object]:
+def stall_reasons(state: PaceState, pace: timedelta, now: datetime, *, ladder_exhausted: bool) -> dict[str, object]:
     expected = min(state.total, int((now - state.started_at) / pace)) if pace else state.total
     return {
         "idle_days": round((now - state.idle_since) / timedelta(days=1), 1),

@@ -22,9 +22,7 @@ from journeys.clock import ManualClock
 EXAMPLE_JOURNEY = ROOT / "config" / "journeys" / "example.en.yaml"
 DEFAULT_JOURNEY = ROOT / "config" / "journeys" / "online_store.ru.yaml"
 TOKEN = "123456:TEST-token"
-PG_SKIP_REASON = (
-    "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
-)
+PG_SKIP_REASON = "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
 
 
 async def reset_postgres(url: str) -> None:
@@ -117,9 +115,7 @@ async def world(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -
 
 
 @pytest.fixture
-async def default_world(
-    database_url: str, standin: BotAPIStandIn, clock: ManualClock
-) -> AsyncIterator[World]:
+async def default_world(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[World]:
     """A bot running the shipped Russian journey (monthly cohorts)."""
     settings = make_settings(database_url, standin, journey_file=DEFAULT_JOURNEY)
     async with running_bot(settings, clock) as app:

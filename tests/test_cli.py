@@ -113,9 +113,7 @@ def test_infinite_clock_speed_is_a_configuration_error(tmp_path: Path) -> None:
 
 
 def test_every_invalid_setting_gets_its_own_line(tmp_path: Path) -> None:
-    result = journeybot(
-        tmp_path, "migrate", TIMEZONE="Mars/Base", CLOCK_SPEED="abc", DATABASE_URL="mysql://x"
-    )
+    result = journeybot(tmp_path, "migrate", TIMEZONE="Mars/Base", CLOCK_SPEED="abc", DATABASE_URL="mysql://x")
     lines = assert_clean_failure(result)
     assert len(lines) == 3
     named = {line.removeprefix("journeybot: configuration error: ").split(":")[0] for line in lines}

@@ -139,9 +139,7 @@ def test_routing_rule_on_a_free_text_question() -> None:
     def mutate(d: Document) -> None:
         d["routing"]["rules"][0]["when"]["goal"] = ["anything"]
 
-    assert issues_after(mutate) == [
-        f"{NAME}:routing.rules[0].when.goal:routing can only use choice questions"
-    ]
+    assert issues_after(mutate) == [f"{NAME}:routing.rules[0].when.goal:routing can only use choice questions"]
 
 
 def test_routing_default_unknown() -> None:
@@ -162,9 +160,7 @@ def test_choice_question_without_options() -> None:
     def mutate(d: Document) -> None:
         del d["survey"]["questions"][3]["options"]
 
-    assert issues_after(mutate) == [
-        f"{NAME}:survey.questions[3].options:a choice question needs at least one option"
-    ]
+    assert issues_after(mutate) == [f"{NAME}:survey.questions[3].options:a choice question needs at least one option"]
 
 
 def test_duplicate_option_id_first_two() -> None:
@@ -178,18 +174,14 @@ def test_duplicate_option_id_is_reported_at_the_copy() -> None:
     def mutate(d: Document) -> None:
         d["survey"]["questions"][3]["options"].append({"id": "familiar", "text": "Again"})
 
-    assert issues_after(mutate) == [
-        f"{NAME}:survey.questions[3].options[2].id:duplicate option id 'familiar'"
-    ]
+    assert issues_after(mutate) == [f"{NAME}:survey.questions[3].options[2].id:duplicate option id 'familiar'"]
 
 
 def test_bad_duration() -> None:
     def mutate(d: Document) -> None:
         d["pace"] = "3 days"
 
-    assert issues_after(mutate) == [
-        f"{NAME}:pace:'3 days' is not a duration: write it as 90s, 30m, 2h, 3d or 1w"
-    ]
+    assert issues_after(mutate) == [f"{NAME}:pace:'3 days' is not a duration: write it as 90s, 30m, 2h, 3d or 1w"]
 
 
 def test_bad_regex_pattern() -> None:

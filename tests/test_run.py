@@ -94,9 +94,7 @@ async def test_run_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> No
 async def test_webhook_mode_answers_students_and_refuses_forged_requests(database_url: str, standin) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    settings = make_settings(
-        database_url, standin, webhook_url=url, webhook_secret="hook-secret", http_port=port
-    )
+    settings = make_settings(database_url, standin, webhook_url=url, webhook_secret="hook-secret", http_port=port)
     app = App(settings)
     await upgrade(app.engine)
     stop = asyncio.Event()

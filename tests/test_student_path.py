@@ -4,9 +4,7 @@ from bot.standin import FakeUser
 from tests.conftest import World
 
 
-async def answer_survey(
-    student: FakeUser, *, experience: str, level: str, goal: str | None, fmt: str
-) -> None:
+async def answer_survey(student: FakeUser, *, experience: str, level: str, goal: str | None, fmt: str) -> None:
     await student.send("/start")
     await student.click(experience)
     await student.click(level)
@@ -38,9 +36,7 @@ async def test_novice_answers_the_survey_and_gets_the_format_intro(world: World)
 
 async def test_advanced_student_skips_the_introduction(world: World) -> None:
     bob = world.student(1002, "Bob")
-    await answer_survey(
-        bob, experience="Yes, it is my job", level="Advanced", goal=None, fmt="Yes, I know the format"
-    )
+    await answer_survey(bob, experience="Yes, it is my job", level="Advanced", goal=None, fmt="Yes, I know the format")
     texts = [m.text for m in bob.messages]
     assert any("Skip the introduction, start with practice." in t for t in texts)
     assert "Functions" in bob.last.text

@@ -9,9 +9,7 @@ from bot.services.student_path import Person, StudentPath
 async def choose(
     query: CallbackQuery, callback_data: Answer, person: Person, path: StudentPath, renderer: Renderer
 ) -> None:
-    decisions = await path.choose(
-        person, callback_data.enrollment, callback_data.question, callback_data.option
-    )
+    decisions = await path.choose(person, callback_data.enrollment, callback_data.question, callback_data.option)
     await renderer.answer_press(query, decisions)
 
 

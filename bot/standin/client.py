@@ -33,9 +33,7 @@ class FakeUser:
     async def send(self, text: str, *, chat_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
         return await self._act(text=text, chat_id=chat_id, **kwargs)
 
-    async def send_photo(
-        self, data: bytes = b"\xff\xd8 fake jpeg", caption: str | None = None
-    ) -> dict[str, Any]:
+    async def send_photo(self, data: bytes = b"\xff\xd8 fake jpeg", caption: str | None = None) -> dict[str, Any]:
         return await self._act(photo=data, caption=caption)
 
     async def send_document(
@@ -63,15 +61,11 @@ class FakeUser:
 
     async def expect(self, contains: str | None = None, timeout: float = 5.0) -> StoredMessage:  # noqa: ASYNC109
         def match() -> StoredMessage | None:
-            return next(
-                (m for m in self.new_messages() if contains is None or contains in (m.text or "")), None
-            )
+            return next((m for m in self.new_messages() if contains is None or contains in (m.text or "")), None)
 
         seen = [m.text for m in self.new_messages()]
         try:
-            await self.server.wait_for(
-                match, timeout, what=f"a new message to {self.first_name} with {contains!r}"
-            )
+            await self.server.wait_for(match, timeout, what=f"a new message to {self.first_name} with {contains!r}")
         except TimeoutError as e:
             seen = [m.text for m in self.new_messages()] or seen
             raise TimeoutError(f"{e}\nnew messages {self.first_name} got: {seen}") from None
@@ -103,6 +97,4 @@ class FakeUser:
             if partial:
                 return msg, partial[0]
         shown = [m.buttons for m in candidates[:3] if m.buttons]
-        raise LookupError(
-            f"{self.first_name} sees no button {text!r}; buttons on the latest messages: {shown}"
-        )
+        raise LookupError(f"{self.first_name} sees no button {text!r}; buttons on the latest messages: {shown}")

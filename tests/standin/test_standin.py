@@ -58,10 +58,7 @@ async def test_echo_through_real_dispatcher(standin: BotAPIStandIn, run_bot) -> 
     reply = await alice.expect(contains="Привет")
     assert reply.buttons == [["Lesson 1", "Lesson 2"]]
     assert standin.calls_to("sendmessage")[-1].params["chat_id"] == 101
-    assert (
-        standin.calls_to("sendMessage")[-1].params["reply_markup"]["inline_keyboard"][0][0]["text"]
-        == "Lesson 1"
-    )
+    assert standin.calls_to("sendMessage")[-1].params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Lesson 1"
 
 
 async def test_button_press_reaches_callback_handler(standin: BotAPIStandIn, run_bot) -> None:
@@ -219,9 +216,7 @@ async def test_edits_and_deletes_follow_telegram_rules(standin: BotAPIStandIn, b
     alice = standin.user(101, "Alice")
     sent = await bot.send_message(101, "menu", reply_markup=keyboard("A"))
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
-        await bot.edit_message_text(
-            "menu", chat_id=101, message_id=sent.message_id, reply_markup=keyboard("A")
-        )
+        await bot.edit_message_text("menu", chat_id=101, message_id=sent.message_id, reply_markup=keyboard("A"))
     await bot.edit_message_reply_markup(chat_id=101, message_id=sent.message_id, reply_markup=None)
     assert alice.messages[0].buttons == []
     assert await bot.delete_message(101, sent.message_id)
