@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -79,7 +80,13 @@ class App:
         self.ticker.add("nudges", self.engagement.send_nudges)
         self.ticker.add("stalls", self.engagement.detect_stalls)
         self.bot = bot or make_bot(settings)
-        self.sender = OutboxSender(self.uow, self.bot, self.clock, rate=settings.send_rate)
+        self.sender = OutboxSender(
+            self.uow,
+            self.bot,
+            self.clock,
+            rate=settings.send_rate,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+        )
         self.ticker.after_tick.append(self.sender.wake)
         self.desk = CuratorDesk(settings, self.uow, self.bot, self.journey, self.translations, self.clock)
         self.path.progress_listeners.append(self.desk)  # progress resolves the student's alert

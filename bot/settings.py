@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     clock_speed: float = Field(default=1.0, gt=0, le=10_000_000, allow_inf_nan=False)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
     send_rate: float = Field(default=25.0, gt=0)  # outbox messages per second, below Telegram's ~30
+    # a claimed row whose sender went silent this long (real seconds) is taken over by another sender
+    outbox_lease_seconds: float = Field(default=120.0, ge=5)
     allow_paid_broadcast: bool = False  # bulk rows go with allow_paid_broadcast (0.1 Star each), up to 1000/s
     broadcast_rate: float = Field(default=25.0, gt=0, le=1000)  # broadcast messages per second
     broadcast_progress_seconds: float = Field(default=3.0, gt=0)  # real seconds between progress edits

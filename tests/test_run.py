@@ -36,7 +36,7 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def bot_process(
-    standin: BotAPIStandIn, database_url: str, cwd: Path
+    standin: BotAPIStandIn, database_url: str, cwd: Path, *, extra_env: dict[str, str] | None = None
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     env |= {
@@ -47,6 +47,7 @@ async def bot_process(
         "HTTP_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
     }
+    env |= extra_env or {}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stderr=asyncio.subprocess.PIPE
     )
