@@ -4,11 +4,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
-from bot.db.upsert import insert_ignore
+from bot.db.upsert import insert_ignore_many
 from bot.outbox.messages import Out
 
 
@@ -27,27 +26,18 @@ async def enqueue(
     extra: dict[str, object] | None = None,
 ) -> bool:
     """Queues the messages as one row; False when a row with this key exists already."""
-    payload: dict[str, object] = {"messages": [m.to_json() for m in messages], "sent_parts": 0}
-    if extra:
-        payload.update(extra)
-    return await insert_ignore(
+    queued = await enqueue_many(
         session,
-        OutboxMessage.__table__,  # type: ignore[arg-type]
-        {
-            "key": key[:160],
-            "kind": kind,
-            "chat_id": chat_id,
-            "student_id": student_id,
-            "priority": int(priority),
-            "payload": payload,
-            "status": OutboxStatus.PENDING.value,
-            "due_at": due_at,
-            "created_at": now,
-            "attempts": 0,
-            "broadcast_id": broadcast_id,
-        },
-        key=["key"],
+        [(key, chat_id, student_id)],
+        kind=kind,
+        messages=messages,
+        due_at=due_at,
+        now=now,
+        priority=priority,
+        broadcast_id=broadcast_id,
+        extra=extra,
     )
+    return queued == 1
 
 
 async def enqueue_many(
@@ -60,12 +50,11 @@ async def enqueue_many(
     now: datetime,
     priority: int = Priority.NORMAL,
     broadcast_id: int | None = None,
+    extra: dict[str, object] | None = None,
 ) -> int:
-    """`enqueue` for many chats in one statement: (key, chat id, student id) each; returns how many were new."""
-    if not recipients:
-        return 0
-    payload = {"messages": [m.to_json() for m in messages], "sent_parts": 0}
-    values = [
+    """The same messages to many chats in one statement: (key, chat id, student id) each; returns how many were new."""
+    payload: dict[str, object] = {"messages": [m.to_json() for m in messages], "sent_parts": 0, **(extra or {})}
+    rows = [
         {
             "key": key[:160],
             "kind": kind,
@@ -81,11 +70,7 @@ async def enqueue_many(
         }
         for key, chat_id, student_id in recipients
     ]
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    table = OutboxMessage.__table__
-    result = await session.execute(module.insert(table).values(values).on_conflict_do_nothing(index_elements=["key"]))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await insert_ignore_many(session, OutboxMessage.__table__, rows, key=["key"])  # type: ignore[arg-type]
 
 
 async def cancel_pending(session: AsyncSession, *, student_id: int, reason: str) -> int:
