@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (add, remove, staff.choices["list"]):
         sub.set_defaults(func=cmd_staff)
     demo = commands.add_parser("demo", help="offline demo: the real bot against a Telegram stand-in")
-    demo.add_argument("--speed", type=float, default=None, help="clock speed (default: fast enough for a month)")
+    demo.add_argument("--speed", type=float, default=None, help="journey clock speed through quiet days")
     demo.add_argument("--journey", default=None, help="journey file (default: the shipped one)")
     demo.set_defaults(func=cmd_demo)
     return parser

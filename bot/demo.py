@@ -5,6 +5,7 @@ the conversation and a summary read back from the database.
 """
 
 import asyncio
+import logging
 import sys
 import tempfile
 import time
@@ -17,13 +18,18 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.db.migrations import upgrade
 from bot.db.models import Enrollment, Event, StepCompletion, Student
+from bot.outbox.limiter import Limiter
 from bot.settings import DEFAULT_JOURNEY, Settings
-from bot.standin import BotAPIStandIn, FakeUser
+from bot.standin import BotAPIStandIn, FakeUser, StoredMessage
 from journeys.clock import ScaledClock
 
-# three journey days pass every real second: a month-away cohort start arrives in about ten seconds
-DEMO_SPEED = 3 * 86400
+# People act at ten journey minutes a real second; quiet days fly by at three days a second.
+TALK_SPEED = 600
+WAIT_SPEED = 3 * 86400
 MAX_LINES = 6
+CURATOR_CHAT = -1001000
+CURATOR = 900
+WAIT = 30.0  # real seconds to wait for anything the scheduler or the sender does
 
 
 class Transcript:
@@ -44,8 +50,10 @@ class Transcript:
 
 
 async def run_demo(speed: float | None = None, journey_file: str | None = None, out: TextIO = sys.stdout) -> int:
+    # ticks come every 50 ms here; one still running when the next is due is skipped, as designed
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     started = time.monotonic()
-    clock = ScaledClock(speed or DEMO_SPEED)
+    clock = ScaledClock(TALK_SPEED)
     transcript = Transcript(clock, out)
     with tempfile.TemporaryDirectory(prefix="journeybot-demo-") as tmp:
         async with BotAPIStandIn() as standin:
@@ -56,10 +64,20 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                 database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}",
                 journey_file=Path(journey_file) if journey_file else DEFAULT_JOURNEY,
                 clock_speed=clock.speed,
+                curator_chat_id=CURATOR_CHAT,
+                scheduler_tick_seconds=0.05,  # at three days a second, a tick is about 3.6 journey hours
             )
             app = App(settings, clock=clock)
             await upgrade(app.engine)
             standin.on_event(transcript.line)
+            standin.group(CURATOR_CHAT, "Кураторы школы", is_forum=True, members=[CURATOR])
+            stop = asyncio.Event()
+            app.sender.tick = 0.05  # rows due later wake the sender by its tick: keep it close to the ticker's
+            # Telegram's per-chat limits are real seconds; at three journey days a second they would hold a
+            # reminder back for days. The stand-in is not Telegram, so the demo paces chats in milliseconds.
+            app.sender.limiter = Limiter(settings.send_rate, private_interval=0.01, group_interval=0.02)
+            sender = asyncio.create_task(app.sender.run(stop))
+            app.ticker.start()
             polling = asyncio.create_task(
                 app.dispatcher.start_polling(
                     app.bot,
@@ -70,19 +88,27 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                 )
             )
             try:
-                print(f"journeybot demo — «{app.journey.title}», clock ×{clock.speed:g}\n", file=out)
-                await _play(app, standin, transcript)
+                print(
+                    f"journeybot demo — «{app.journey.title}»: journey time runs ×{TALK_SPEED:g} while people act "
+                    f"and ×{speed or WAIT_SPEED:g} through quiet days (⏩)\n",
+                    file=out,
+                )
+                await _play(app, standin, transcript, fast=speed or WAIT_SPEED)
                 await _summary(app, out, time.monotonic() - started)
             finally:
+                await app.ticker.stop()
+                stop.set()
+                await sender
                 await app.dispatcher.stop_polling()
                 await polling
                 await app.close()
     return 0
 
 
-async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript) -> None:
+async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fast: float) -> None:
     anna = standin.user(501, "Анна", username="anna_shop", language_code="ru")
     boris = standin.user(502, "Борис", username="boris_wb", language_code="ru")
+    olga = standin.user(CURATOR, "Ольга", username="olga_curator", language_code="ru")
     journey = app.journey
 
     transcript.narrate("Анна has never sold online; she opens the bot")
@@ -121,23 +147,69 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript) -> Non
         await boris.click("Пропустить")
 
     start = await _cohort_start(app)
-    if start and start > app.clock.now():
-        transcript.narrate(f"the group starts {start:%d.%m %H:%M} UTC; the fast clock gets us there")
-        await asyncio.sleep((start - app.clock.now()).total_seconds() / app.clock.speed + 0.05)
+    transcript.narrate(
+        f"⏩ to the group start ({start:%d.%m %H:%M} UTC): the scheduler sends each student their first step"
+    )
+    fast_forward(app, fast)
+    await anna.expect("Шаг 1 из 9", timeout=WAIT)
+    await boris.expect("Шаг 1 из 7", timeout=WAIT)
+    slow_down(app)
 
-    transcript.narrate("the group has started: the students come back")
-    await anna.send("/progress")
-    await boris.send("/progress")
-
-    transcript.narrate("Анна works through every step; her double tap on Done counts once")
+    transcript.narrate("Анна works through every step; her double tap on Done counts once; rewards mark milestones")
     await _double_tap(standin, anna, "✅ Готово")
     while anna.last and anna.last.button("✅ Готово"):
         await anna.click("✅ Готово")
+    await standin.wait_for(lambda: _got(anna, "Бонус выпускника"), WAIT, what="Анна's last reward")
 
-    transcript.narrate("Борис finishes two steps, asks something, and stops for now")
+    transcript.narrate("Борис finishes two steps, then goes quiet. ⏩ Reminders come at the hour he chose")
     for _ in range(2):
         await boris.click("✅ Готово")
-    await boris.send("А где найти шаблон таблицы?")
+    fast_forward(app, fast)
+    await standin.wait_for(lambda: _got(boris, "Кажется, шаг застрял"), WAIT, what="Борис's second reminder")
+
+    transcript.narrate("no reaction: the curators get an alert in Борис's own topic")
+    alert = await _wait_for_alert(standin)
+    slow_down(app)
+    await olga.click(alert, "Взять")
+    await olga.send(
+        "Борис, привет! Вижу, CRM пока не идёт. Давайте созвонимся на 10 минут?",
+        chat_id=CURATOR_CHAT,
+        message_thread_id=alert.message_thread_id,
+    )
+    await standin.wait_for(lambda: _got(boris, "созвонимся"), WAIT, what="the curator's message to reach Борис")
+    await standin.wait_for(lambda: _in_group(standin, "Доставлено"), WAIT, what="the delivery note for the curators")
+
+    transcript.narrate("Борис is back on track: his progress resolves the alert")
+    await boris.click("✅ Готово")
+    await standin.wait_for(lambda: "Решено" in (alert.text or ""), WAIT, what="the alert to resolve")
+
+
+def fast_forward(app: App, speed: float) -> None:
+    assert isinstance(app.clock, ScaledClock)
+    app.clock.set_speed(speed)
+
+
+def slow_down(app: App) -> None:
+    assert isinstance(app.clock, ScaledClock)
+    app.clock.set_speed(TALK_SPEED)
+
+
+def _in_group(standin: BotAPIStandIn, text: str) -> bool:
+    return any(text in (m.text or "") for m in standin.messages_in(CURATOR_CHAT))
+
+
+def _got(student: FakeUser, text: str) -> bool:
+    return any(text in (m.text or "") for m in student.messages)
+
+
+async def _wait_for_alert(standin: BotAPIStandIn) -> StoredMessage:
+    def alert() -> StoredMessage | None:
+        return next((m for m in standin.messages_in(CURATOR_CHAT) if m.button("🙋 Взять")), None)
+
+    await standin.wait_for(lambda: alert() is not None, WAIT, what="a curator alert")
+    found = alert()
+    assert found is not None
+    return found
 
 
 async def _double_tap(standin: BotAPIStandIn, student: FakeUser, button: str) -> None:

@@ -37,6 +37,13 @@ class ScaledClock:
         elapsed = time.monotonic() - self._real_start
         return self._start + timedelta(seconds=elapsed * self.speed)
 
+    def set_speed(self, speed: float) -> None:
+        """Changes the pace from now on, without a jump: the demo fast-forwards through quiet days."""
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        self._start, self._real_start = self.now(), time.monotonic()
+        self.speed = float(speed)
+
 
 class ManualClock:
     speed = 1.0

@@ -513,3 +513,34 @@ async def test_curator_features_are_off_without_a_curator_chat(
         assert "no curator chat" not in (alice.last.text or "")  # type: ignore[union-attr]
         async with app.uow() as uow:
             assert await uow.session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+async def test_take_pressed_before_the_sender_recorded_the_post_counts(desk: Desk) -> None:
+    """Telegram shows the alert before the sender has stored its message id; a quick curator still takes it."""
+    enrollment_id = await stalled(desk, desk.student())
+    assert await raise_alert(desk, enrollment_id)
+    [alert] = await alerts(desk)
+    assert alert.message_id is None  # queued, and (as far as the database knows) not posted yet
+    post = desk.standin.push_message(desk.carol, GROUP, "the alert, as the group sees it")
+    message = desk.standin.message(GROUP, post["message_id"])
+    assert message is not None
+    assert await desk.press(desk.bob, message, data(alert, "take")) != "This button is no longer active."
+    [taken] = await alerts(desk)
+    assert taken.status is AlertStatus.TAKEN and taken.taken_by == BOB
+    assert (taken.chat_id, taken.message_id) == (GROUP, message.message_id)
+
+
+async def test_quiet_days_send_no_digest_and_a_late_one_is_replaced(
+    database_url: str, standin: BotAPIStandIn, clock: ManualClock
+) -> None:
+    async for desk in desk_world(database_url, standin, clock, forum=False, digest_time="13:30"):
+        desk.clock.advance(timedelta(hours=2))
+        await desk.app.ticker.tick()
+        assert await outbox_rows(desk, "digest") == []  # nothing open, nothing resolved: nothing to read
+
+        await raise_alert(desk, await stalled(desk, desk.student()))
+        await desk.app.ticker.tick()
+        desk.clock.advance(DAY)
+        await desk.app.ticker.tick()  # yesterday's digest never went out: today's replaces it
+        rows = await outbox_rows(desk, "digest")
+        assert [row.status for row in rows] == [OutboxStatus.CANCELLED, OutboxStatus.PENDING]

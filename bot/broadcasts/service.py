@@ -32,7 +32,7 @@ from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translations, Translator
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
-from bot.outbox.queue import enqueue_many
+from bot.outbox.queue import WAITING, enqueue_many
 from bot.services import segments
 from bot.services.segments import Segment
 from journeys.clock import Clock
@@ -310,7 +310,7 @@ class BroadcastService:
         broadcast.status, broadcast.cancelled_by, broadcast.finished_at = BroadcastStatus.CANCELLED, actor, now
         result = await uow.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status.in_(WAITING))
             .values(status=OutboxStatus.CANCELLED, last_error=CANCELLED_REASON)
         )
         uow.audit.record(

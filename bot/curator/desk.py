@@ -38,7 +38,7 @@ from bot.db.repositories import EnrollmentRepository
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translations, Translator
 from bot.outbox.messages import Out
-from bot.outbox.queue import enqueue
+from bot.outbox.queue import WAITING, enqueue
 from bot.outbox.sender import OutboxSender
 from bot.render import when
 from bot.scheduler import Ticker
@@ -191,7 +191,7 @@ class CuratorDesk:
             update(OutboxMessage)
             .where(
                 or_(OutboxMessage.key == f"alert:{alert.id}", OutboxMessage.key.like(f"alert:{alert.id}:back:%")),
-                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.status.in_(WAITING),
             )
             .values(status=OutboxStatus.CANCELLED, last_error="alert resolved before it was posted")
         )
@@ -222,6 +222,10 @@ class CuratorDesk:
         now = self.clock.now()
         async with self._uow() as uow:
             alert = await uow.session.get(Alert, alert_id)
+            if alert is not None and alert.message_id is None and chat_id == self.chat_id:
+                # Telegram showed the post before the sender recorded its id: a quick curator is pressing
+                # that very message (the caller has checked they are a curator)
+                alert.chat_id, alert.message_id = chat_id, message_id
             # the data names an alert; only that alert's own message may act on it
             if alert is None or (alert.chat_id, alert.message_id) != (chat_id, message_id):
                 return PressOutcome(t("This button is no longer active."))
@@ -334,6 +338,14 @@ class CuratorDesk:
         if await uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
             return
         stats = await self._digest_stats(uow.session, now)
+        if not (stats.unresolved or stats.resolved_yesterday):
+            return  # a quiet day: nothing for the curators to read
+        # only today's numbers matter: a digest still waiting from an earlier day is dropped
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == DIGEST, OutboxMessage.status.in_(WAITING))
+            .values(status=OutboxStatus.CANCELLED, last_error="superseded by a newer digest")
+        )
         await enqueue(
             uow.session,
             key=key,

@@ -10,6 +10,10 @@ from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.upsert import insert_ignore_many
 from bot.outbox.messages import Out
 
+# Not sent yet. A sender holding a row re-checks its status right before sending, so cancelling a
+# `sending` row is safe: at worst the one message already on its way still goes out.
+WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
 
 async def enqueue(
     session: AsyncSession,
@@ -77,7 +81,7 @@ async def cancel_pending(session: AsyncSession, *, student_id: int, reason: str)
     """Cancels what is still waiting for a student (they blocked the bot, or left)."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.student_id == student_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(OutboxMessage.student_id == student_id, OutboxMessage.status.in_(WAITING))
         .values(status=OutboxStatus.CANCELLED, last_error=reason)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from bot.db.models import Enrollment, OutboxMessage, OutboxStatus, Student
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translations
-from bot.outbox.queue import enqueue
+from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
 from bot.services.student_path import StudentPath
 from journeys.journey import EnrollmentStatus, Journey
@@ -64,7 +64,7 @@ class Engagement:
             .where(
                 OutboxMessage.student_id == student.id,
                 OutboxMessage.kind == "nudge",
-                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.status.in_(WAITING),
             )
             .values(status=OutboxStatus.CANCELLED, last_error="the student made progress")
         )

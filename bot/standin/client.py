@@ -52,8 +52,9 @@ class FakeUser:
         if "callback_data" not in button:  # a reply-keyboard button just sends its text
             await self.send(button["text"])
             return None
+        # the press happens where the message is: a private chat, or a group the person is in
         callback_id = self.server.push_callback(
-            self, message.message_id, self.id, button["callback_data"], button_text=button["text"]
+            self, message.message_id, message.chat_id, button["callback_data"], button_text=button["text"]
         )
         await self._settle()
         answer = self.server.callback_answers.get(callback_id)
