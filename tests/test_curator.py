@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.callbacks import AskCurator
 from bot.curator.cards import AlertPress
-from bot.db.models import Alert, AlertStatus, CuratorTopic, Enrollment, OutboxMessage, OutboxStatus
+from bot.db.models import Alert, AlertStatus, CuratorTopic, Enrollment, OutboxMessage, OutboxStatus, Role
 from bot.outbox.limiter import Limiter
 from bot.standin import BotAPIStandIn, FakeUser
 from bot.standin.server import StoredMessage
@@ -544,3 +544,16 @@ async def test_quiet_days_send_no_digest_and_a_late_one_is_replaced(
         await desk.app.ticker.tick()  # yesterday's digest never went out: today's replaces it
         rows = await outbox_rows(desk, "digest")
         assert [row.status for row in rows] == [OutboxStatus.CANCELLED, OutboxStatus.PENDING]
+
+
+async def test_a_staff_curator_outside_the_group_may_take_alerts(desk: Desk) -> None:
+    await raise_alert(desk, await stalled(desk, desk.student()))
+    await desk.drain()
+    message = await alert_message(desk)
+    [alert] = await alerts(desk)
+    async with desk.app.uow() as uow:
+        await desk.app.staff.set_role(uow, OUTSIDER, Role.CURATOR, actor_id=ADMIN, now=desk.clock.now())
+        await uow.commit()
+    assert await desk.press(desk.outsider, message, data(alert, "take")) != "Only curators can use these buttons."
+    [taken] = await alerts(desk)
+    assert taken.taken_by == OUTSIDER

@@ -42,6 +42,7 @@ from bot.outbox.queue import WAITING, enqueue
 from bot.outbox.sender import OutboxSender
 from bot.render import when
 from bot.scheduler import Ticker
+from bot.services.staff import Permission, StaffDirectory
 from bot.settings import Settings
 from journeys.clock import Clock
 from journeys.journey import EnrollmentStatus, Journey
@@ -92,7 +93,8 @@ class CuratorDesk:
         self._uow, self.journey, self.clock, self.tz = uow_factory, journey, clock, settings.tz
         self.digest_at = settings.digest_at
         self.t = translations.get(journey.spec.language)  # the group speaks the school's language
-        self.curators = Curators(bot, self.chat_id, settings.admin_ids)
+        self.staff = StaffDirectory(settings.admin_ids)
+        self.curators = Curators(bot, self.chat_id, settings.admin_ids, staff=self._curates)
         self.forums = Forums(bot)
         self.topics = Topics(uow_factory, bot, self._describe, clock.now)
         self.wake: Callable[[], None] = lambda: None
@@ -148,6 +150,10 @@ class CuratorDesk:
         uow.events.record("alert_raised", now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id)
         self.wake()
         return True
+
+    async def _curates(self, user_id: int) -> bool:
+        async with self._uow() as uow:
+            return await self.staff.can(uow, user_id, Permission.CURATE)
 
     async def on_progress(
         self, uow: UnitOfWork, student: Student, enrollment: Enrollment, step_id: str, now: datetime

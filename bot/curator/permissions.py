@@ -1,8 +1,8 @@
-"""Who may press the alert buttons: members of the curator group and the admins."""
+"""Who may press the alert buttons: members of the curator group, the admins, and staff who curate."""
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -22,13 +22,15 @@ class Curators:
         *,
         ttl: float = TTL,
         clock: Callable[[], float] = time.monotonic,
+        staff: Callable[[int], Awaitable[bool]] | None = None,
     ) -> None:
         self.bot, self.chat_id, self.admin_ids = bot, chat_id, frozenset(admin_ids)
+        self.staff = staff  # roles given with /staff or `journeybot staff` (curator, care team)
         self.ttl, self._clock = ttl, clock
         self._cache: dict[int, tuple[bool, float]] = {}
 
     async def allowed(self, user_id: int) -> bool:
-        if user_id in self.admin_ids:
+        if user_id in self.admin_ids or (self.staff is not None and await self.staff(user_id)):
             return True
         if self.chat_id is None:
             return False
