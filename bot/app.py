@@ -114,7 +114,6 @@ class App:
         dp = Dispatcher(
             storage=make_storage(self.settings),
             path=self.path,
-            app=self,
             clock=self.clock,
             desk=self.desk,
             broadcasts=self.broadcasts,
