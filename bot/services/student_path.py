@@ -97,21 +97,13 @@ class StudentPath:
             return decisions
 
     async def choose(self, person: Person, enrollment_id: int, index: int, option: int) -> list[Decision]:
-        async with self._uow() as uow:
-            now = self.clock.now()
-            owned = await self._owned(uow, person, enrollment_id, now)
-            if isinstance(owned, Notice):
-                return [owned]
-            question = self._question_at(index)
-            stale = self._not_current(owned, index)
-            if stale or question is None or not 0 <= option < len(question.options):
-                return [stale or Notice("stale")]
-            answer = question.options[option]
-            decisions = await self._record_answer(uow, owned, index, answer.id, answer.text, now)
-            await uow.commit()
-            return decisions
+        return await self._press_answer(person, enrollment_id, index, option)
 
     async def skip(self, person: Person, enrollment_id: int, index: int) -> list[Decision]:
+        return await self._press_answer(person, enrollment_id, index, None)
+
+    async def _press_answer(self, person: Person, enrollment_id: int, index: int, option: int | None) -> list[Decision]:
+        """An option button (or Skip, when `option` is None) under survey question `index`."""
         async with self._uow() as uow:
             now = self.clock.now()
             owned = await self._owned(uow, person, enrollment_id, now)
@@ -119,9 +111,15 @@ class StudentPath:
                 return [owned]
             question = self._question_at(index)
             stale = self._not_current(owned, index)
-            if stale or question is None or question.required:
+            if option is None:
+                valid = question is not None and not question.required
+            else:
+                valid = question is not None and 0 <= option < len(question.options)
+            if stale or not valid or question is None:
                 return [stale or Notice("stale")]
-            decisions = await self._record_answer(uow, owned, index, SKIPPED, None, now)
+            chosen = question.options[option] if option is not None else None
+            value, label = (chosen.id, chosen.text) if chosen else (SKIPPED, None)
+            decisions = await self._record_answer(uow, owned, index, value, label, now)
             await uow.commit()
             return decisions
 
