@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -23,9 +24,9 @@ from bot.settings import DEFAULT_JOURNEY, Settings
 from bot.standin import BotAPIStandIn, FakeUser, StoredMessage
 from journeys.clock import ScaledClock
 
-# People act at ten journey minutes a real second; quiet days fly by at three days a second.
+# People act at ten journey minutes a real second; quiet days fly by at a day a second.
 TALK_SPEED = 600
-WAIT_SPEED = 3 * 86400
+WAIT_SPEED = 86400
 MAX_LINES = 6
 CURATOR_CHAT = -1001000
 CURATOR = 900
@@ -33,16 +34,15 @@ WAIT = 30.0  # real seconds to wait for anything the scheduler or the sender doe
 
 
 class Transcript:
-    def __init__(self, clock: ScaledClock, out: TextIO) -> None:
-        self.clock = clock
-        self.out = out
+    def __init__(self, clock: ScaledClock, out: TextIO, tz: ZoneInfo) -> None:
+        self.clock, self.out, self.tz = clock, out, tz  # times are shown in the school's time zone
 
     def line(self, text: str) -> None:
         lines = [line for line in text.splitlines() if line.strip()]
         limit = 2 if " ✎ " in lines[0] else MAX_LINES  # an edit repeats a message already shown
         if len(lines) > limit:
             lines = [*lines[: limit - 1], "      …", lines[-1]]
-        stamp = self.clock.now().strftime("%d.%m %H:%M")
+        stamp = self.clock.now().astimezone(self.tz).strftime("%d.%m %H:%M")
         print(f"{stamp}  " + "\n              ".join(lines), file=self.out, flush=True)
 
     def narrate(self, text: str) -> None:
@@ -54,7 +54,6 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     started = time.monotonic()
     clock = ScaledClock(TALK_SPEED)
-    transcript = Transcript(clock, out)
     with tempfile.TemporaryDirectory(prefix="journeybot-demo-") as tmp:
         async with BotAPIStandIn() as standin:
             settings = Settings(
@@ -65,15 +64,16 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                 journey_file=Path(journey_file) if journey_file else DEFAULT_JOURNEY,
                 clock_speed=clock.speed,
                 curator_chat_id=CURATOR_CHAT,
-                scheduler_tick_seconds=0.05,  # at three days a second, a tick is about 3.6 journey hours
+                scheduler_tick_seconds=0.05,  # at a day a second, a tick is about 70 journey minutes
             )
             app = App(settings, clock=clock)
+            transcript = Transcript(clock, out, settings.tz)
             await upgrade(app.engine)
             standin.on_event(transcript.line)
             standin.group(CURATOR_CHAT, "Кураторы школы", is_forum=True, members=[CURATOR])
             stop = asyncio.Event()
             app.sender.tick = 0.05  # rows due later wake the sender by its tick: keep it close to the ticker's
-            # Telegram's per-chat limits are real seconds; at three journey days a second they would hold a
+            # Telegram's per-chat limits are real seconds; at a journey day a second they would hold a
             # reminder back for days. The stand-in is not Telegram, so the demo paces chats in milliseconds.
             app.sender.limiter = Limiter(settings.send_rate, private_interval=0.01, group_interval=0.02)
             sender = asyncio.create_task(app.sender.run(stop))
@@ -148,7 +148,7 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fas
 
     start = await _cohort_start(app)
     transcript.narrate(
-        f"⏩ to the group start ({start:%d.%m %H:%M} UTC): the scheduler sends each student their first step"
+        f"⏩ to the group start ({start.astimezone(transcript.tz):%d.%m %H:%M}): the scheduler sends the first steps"
     )
     fast_forward(app, fast)
     await anna.expect("Шаг 1 из 9", timeout=WAIT)
