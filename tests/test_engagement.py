@@ -1,5 +1,6 @@
 """The bot acting on its own: cohort starts, the nudge ladder, rewards and stalls, under a ManualClock."""
 
+import asyncio
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select, update
 
-from bot.db.models import Enrollment, Event, OutboxMessage, OutboxStatus
+from bot.db.models import Enrollment, Event, ExternalIdentity, OutboxMessage, OutboxStatus, StepCompletion
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
 from tests.conftest import EXAMPLE_JOURNEY, World, make_settings, running_bot
@@ -211,3 +212,48 @@ async def test_weekly_cap_postpones_reminders(
 
         await later(world, 5 * DAY + timedelta(hours=1))  # a week after the first one
         assert len(await outbox(world, "nudge")) == 2
+
+
+async def test_a_step_counted_by_the_bot_and_the_lms_at_once_rewards_once(world: World) -> None:
+    async with world.app.uow() as uow:
+        await uow.identities.add(
+            ExternalIdentity(
+                external_id="lms-7",
+                name="Alice",
+                journey_id=world.app.journey.id,
+                start_code="code7",
+                created_at=world.clock.now(),
+            )
+        )
+        await uow.commit()
+    alice = world.student()
+    await alice.send("/start code7")
+    await alice.click("Never")
+    await alice.click("Beginner")
+    await alice.click("Skip")
+    await alice.click("Yes, I know the format")
+    await alice.click("✅ Done")  # step 1; step 2 ("setup") earns the reward
+
+    async def lms_reports_setup() -> None:
+        async with world.app.uow() as uow:
+            linked = await uow.identities.by_external_id("lms-7", for_update=True)
+            assert linked is not None
+            await uow.identities.record_event(
+                {
+                    "event_id": "e-1",
+                    "identity_id": linked.id,
+                    "type": "step_completed",
+                    "step_id": "setup",
+                    "payload": {},
+                    "received_at": world.clock.now(),
+                }
+            )
+            await world.app.path.apply_lms_progress(uow, linked)
+            await uow.commit()
+
+    await asyncio.gather(lms_reports_setup(), alice.click("✅ Done"))
+    rewards = await outbox(world, "reward")
+    assert [row.key.rsplit(":", 1)[1] for row in rewards] == ["first-step"]
+    async with world.app.uow() as uow:
+        completions = await uow.session.scalars(select(StepCompletion).where(StepCompletion.step_id == "setup"))
+        assert len(list(completions)) == 1
