@@ -124,6 +124,7 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fas
             "format": "first",
             "study_days": "weekdays",
             "study_time": "evening",
+            "timezone": "moscow",
         },
     )
     if anna.last and "Вопрос" in (anna.last.text or ""):
@@ -141,6 +142,7 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fas
             "format": "familiar",
             "study_days": "daily",
             "study_time": "morning",
+            "timezone": "moscow",
         },
     )
     if boris.last and boris.last.button("Пропустить"):

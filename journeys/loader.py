@@ -111,6 +111,8 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
             yield f"{at}.options", "every option of a plan: days question needs days"
         if question.plan == "time" and any(o.time is None for o in question.options):
             yield f"{at}.options", "every option of a plan: time question needs a time"
+        if question.plan == "timezone" and any(o.timezone is None for o in question.options):
+            yield f"{at}.options", "every option of a plan: timezone question needs a timezone"
         if question.plan and not question.is_choice:
             yield f"{at}.plan", "only a choice question can set the study plan"
         if question.min_length > question.max_length:

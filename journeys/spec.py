@@ -8,6 +8,7 @@ from datetime import time as Time
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
@@ -32,6 +33,17 @@ class Option(Strict):
     text: str = Field(min_length=1, max_length=64)
     days: tuple[Annotated[int, Field(ge=1, le=7)], ...] | None = None  # planning: ISO weekdays, 1 = Monday
     time: Time | None = None  # planning: local time of day to study
+    timezone: str | None = None  # planning: the student's IANA time zone, e.g. Asia/Yekaterinburg
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class QuestionKind(StrEnum):
@@ -42,6 +54,7 @@ class QuestionKind(StrEnum):
 class PlanPart(StrEnum):
     DAYS = "days"
     TIME = "time"
+    TIMEZONE = "timezone"
 
 
 class Question(Strict):

@@ -147,6 +147,7 @@ async def test_waiting_students_get_their_first_step_when_the_cohort_starts(defa
     for answer in ("Нет опыта", "Новичок", "Запустить первый магазин", "Впервые учусь онлайн", "По будням"):
         await anna.click(answer)
     await anna.click("Вечером, в 19:00")
+    await anna.click("Екатеринбург (UTC+5)")
     await anna.click("Пропустить")
     assert "7 декабря" in anna.last.text
 
@@ -159,11 +160,12 @@ async def test_waiting_students_get_their_first_step_when_the_cohort_starts(defa
     assert "Как устроен курс" in start.payload["messages"][-1]["text"]
     assert start.payload["messages"][0]["method"] == "send_video"
 
-    # her plan: weekdays at 19:00, so the first reminder comes on a weekday evening
+    # her plan: weekdays at 19:00 on her own clock in Yekaterinburg (17:00 in Moscow)
     await later(world, 3 * DAY)
     [nudge] = await outbox(world, "nudge")
-    local = nudge.due_at.astimezone(MSK)
+    local = nudge.due_at.astimezone(ZoneInfo("Asia/Yekaterinburg"))
     assert (local.isoweekday(), local.hour) == (4, 19)  # Thursday 10 December, 19:00
+    assert nudge.due_at.astimezone(MSK).hour == 17
 
 
 @asynccontextmanager

@@ -298,3 +298,26 @@ def test_check_text_pattern_must_match_the_whole_answer() -> None:
     assert check_text(question, "+79991234567").ok
     wrong = check_text(question, "call me +79991234567")
     assert (wrong.ok, wrong.reason) == (False, "pattern")
+
+
+def test_a_time_zone_question_needs_real_zones() -> None:
+    def add(document: Document) -> None:
+        document["survey"]["questions"].append(
+            {
+                "id": "zone",
+                "text": "Where are you?",
+                "plan": "timezone",
+                "options": [
+                    {"id": "mars", "text": "Mars", "timezone": "Mars/Olympus"},
+                    {"id": "none", "text": "Nowhere"},
+                ],
+            }
+        )
+
+    assert issues_after(add) == [f"{NAME}:survey.questions[4].options[0].timezone:unknown time zone 'Mars/Olympus'"]
+
+
+def test_choosing_a_time_zone_is_part_of_the_default_survey(store: Journey) -> None:
+    question = store.question("timezone")
+    assert question is not None and question.plan == "timezone"
+    assert {option.timezone for option in question.options} >= {"Europe/Moscow", "Asia/Vladivostok"}

@@ -326,6 +326,10 @@ class StudentPath:
             enrollment.study_days = ",".join(map(str, chosen.days))
         if chosen is not None and chosen.time:
             enrollment.study_time = chosen.time.strftime("%H:%M")
+        if chosen is not None and chosen.timezone:
+            student = await uow.students.get(enrollment.student_id)
+            assert student is not None
+            student.timezone = chosen.timezone  # reminders and quiet hours follow the student's clock
         uow.events.record(
             "survey_answered",
             now,
