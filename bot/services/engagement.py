@@ -111,9 +111,7 @@ class Engagement:
             Enrollment.cohort_start <= now,
             order=Enrollment.cohort_start,
         )
-        for enrollment in waiting:
-            student = await uow.students.get(enrollment.student_id)
-            assert student is not None
+        for enrollment, student in waiting:
             decisions = await self.path.start_if_due(uow, enrollment)
             if decisions and student.blocked_at is None:
                 await enqueue(
@@ -137,9 +135,7 @@ class Engagement:
             Enrollment.holdout.is_(False),
             order=Enrollment.next_nudge_at,
         )
-        for enrollment in due:
-            student = await uow.students.get(enrollment.student_id)
-            assert student is not None
+        for enrollment, student in due:
             rung = enrollment.nudge_rung
             if student.blocked_at is not None or rung >= len(nudges):
                 enrollment.next_nudge_at = None
@@ -211,9 +207,7 @@ class Engagement:
             Enrollment.stalled_at.is_(None),
             order=Enrollment.stall_at,
         )
-        for enrollment in due:
-            student = await uow.students.get(enrollment.student_id)
-            assert student is not None
+        for enrollment, student in due:
             state = await self._pace(uow, enrollment)
             exhausted = bool(self.journey.spec.nudges) and enrollment.nudge_rung >= len(self.journey.spec.nudges)
             reasons = stall_reasons(state, self.journey.spec.pace, now, ladder_exhausted=exhausted)
@@ -226,16 +220,18 @@ class Engagement:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _due(self, uow: UnitOfWork, *conditions: object, order: object) -> list[Enrollment]:
+    async def _due(self, uow: UnitOfWork, *conditions: object, order: object) -> list[tuple[Enrollment, Student]]:
+        """A batch of due enrollments with their students, in one query (not one per student)."""
         # SKIP LOCKED lets several instances share the work on PostgreSQL; SQLite runs one instance
         query = (
-            select(Enrollment)
+            select(Enrollment, Student)
+            .join(Student, Student.id == Enrollment.student_id)
             .where(Enrollment.journey_id == self.journey.id, *conditions)  # type: ignore[arg-type]
             .order_by(order)  # type: ignore[arg-type]
             .limit(BATCH)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=Enrollment)
         )
-        return list(await uow.session.scalars(query))
+        return [(enrollment, student) for enrollment, student in (await uow.session.execute(query)).all()]
 
     async def _pace(self, uow: UnitOfWork, enrollment: Enrollment) -> PaceState:
         assert enrollment.track is not None and enrollment.started_at is not None
