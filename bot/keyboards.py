@@ -43,10 +43,6 @@ def step_keyboard(show: ShowStep, t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def after_done_keyboard(show_link: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
-    return InlineKeyboardMarkup(inline_keyboard=[show_link]) if show_link else None
-
-
 def continue_keyboard(enrollment_id: int, t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[

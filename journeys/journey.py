@@ -52,9 +52,6 @@ class Journey:
     def question(self, question_id: str) -> Question | None:
         return self._questions.get(question_id)
 
-    def question_number(self, question: Question) -> int:
-        return self.questions.index(question) + 1
-
     def next_question(self, answers: dict[str, Any]) -> Question | None:
         """The survey resumes at the first question without a stored answer."""
         return next((q for q in self.questions if q.id not in answers), None)

@@ -177,7 +177,3 @@ class AuditLog:
         self, action: str, at: datetime, *, actor_id: int | None, target: str | None = None, **data: Any
     ) -> None:
         self.session.add(AuditEntry(action=action, at=at, actor_id=actor_id, target=target, data=data))
-
-    async def recent(self, limit: int = 50) -> list[AuditEntry]:
-        rows = await self.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
-        return list(rows)

@@ -127,8 +127,7 @@ class StudentPath:
         """Free text from the student: a survey answer where one is expected, otherwise guidance."""
         async with self._uow() as uow:
             now = self.clock.now()
-            student = await self._touch(uow, person, now)
-            enrollment = await uow.enrollments.current(student.id, self.journey.id)
+            enrollment = await self._current(uow, person, now)
             if enrollment is None:
                 await uow.commit()
                 return [Notice("not_enrolled")]
@@ -180,8 +179,7 @@ class StudentPath:
         """Where am I: the current question, the current step, or the cohort start."""
         async with self._uow() as uow:
             now = self.clock.now()
-            student = await self._touch(uow, person, now)
-            enrollment = await uow.enrollments.current(student.id, self.journey.id)
+            enrollment = await self._current(uow, person, now)
             if enrollment is None or (enrollment_id is not None and enrollment.id != enrollment_id):
                 await uow.commit()
                 return [Notice("not_enrolled" if enrollment is None else "stale")]
@@ -192,8 +190,7 @@ class StudentPath:
     async def progress(self, person: Person) -> list[Decision]:
         async with self._uow() as uow:
             now = self.clock.now()
-            student = await self._touch(uow, person, now)
-            enrollment = await uow.enrollments.current(student.id, self.journey.id)
+            enrollment = await self._current(uow, person, now)
             if enrollment is None:
                 await uow.commit()
                 return [Notice("not_enrolled")]
@@ -255,6 +252,11 @@ class StudentPath:
         student.blocked_at = None  # writing to us means they have not blocked us
         await uow.session.flush()
         return student
+
+    async def _current(self, uow: UnitOfWork, person: Person, now: datetime) -> Enrollment | None:
+        """The person's enrollment in this journey (None before /start), after noting their activity."""
+        student = await self._touch(uow, person, now)
+        return await uow.enrollments.current(student.id, self.journey.id)
 
     async def _owned(self, uow: UnitOfWork, person: Person, enrollment_id: int, now: datetime) -> Enrollment | Notice:
         student = await self._touch(uow, person, now)
