@@ -44,9 +44,9 @@ class EnrollmentRepository:
         # FOR UPDATE serialises two presses on the same enrollment on PostgreSQL (SQLite locks up front)
         return await self.session.get(Enrollment, enrollment_id, with_for_update=for_update or None)
 
-    async def current(self, student_id: int, journey_id: str) -> Enrollment | None:
+    async def current(self, student_id: int, journey_id: str, *, for_update: bool = False) -> Enrollment | None:
         """The student's latest enrollment in the journey that was not dropped."""
-        return await self.session.scalar(
+        query = (
             select(Enrollment)
             .where(
                 Enrollment.student_id == student_id,
@@ -56,6 +56,9 @@ class EnrollmentRepository:
             .order_by(Enrollment.id.desc())
             .limit(1)
         )
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
 
     async def add(self, enrollment: Enrollment) -> Enrollment:
         self.session.add(enrollment)

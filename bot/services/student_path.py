@@ -219,7 +219,9 @@ class StudentPath:
         """Applies the LMS events waiting for this identity; returns how many steps were newly counted."""
         if identity.student_id is None:
             return 0
-        enrollment = await uow.enrollments.current(identity.student_id, self.journey.id)
+        # Lock the enrollment before inserting completions, in the same order as a Done press
+        # (enrollment, then completion); the other order deadlocks on PostgreSQL when both count a step at once.
+        enrollment = await uow.enrollments.current(identity.student_id, self.journey.id, for_update=True)
         if enrollment is None:
             return 0
         now = self.clock.now()
