@@ -15,6 +15,7 @@ from bot.app import App
 from bot.db.migrations import upgrade
 from bot.db.models import OutboxMessage, OutboxStatus, Priority, Student
 from bot.outbox.claims import claim_due
+from bot.outbox.group_commit import GroupCommit
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
 from bot.outbox.queue import enqueue
@@ -113,6 +114,21 @@ async def test_rows_are_sent_once_and_marked_sent_with_the_message_id(app: App, 
         assert row.sent_at == app.clock.now()
         assert row.telegram_message_id == standin.messages_in(chat_id)[-1].message_id
     assert sender.stats.sent == 2
+
+
+async def test_rows_of_many_chats_going_out_together_share_their_state_transactions(
+    app: App, standin: BotAPIStandIn
+) -> None:
+    for user_id in range(3001, 3041):
+        standin.user(user_id, f"User {user_id}")
+        await queue(app, f"row-{user_id}", user_id)
+    sender = quick_sender(app)
+    assert await sender.drain_once() == 40
+    stored = await rows(app)
+    assert all(row.status == OutboxStatus.SENT and row.telegram_message_id for row in stored.values())
+    assert len(delivered(standin)) == 40
+    # 40 rows each need a start and a sent mark: 80 commits one by one, a handful when grouped
+    assert sender.state_transactions <= 10
 
 
 async def test_a_row_due_later_waits_until_the_clock_reaches_it(
@@ -507,3 +523,44 @@ async def test_a_chat_waiting_for_its_slot_does_not_hold_up_other_chats() -> Non
     assert time.monotonic() - started < 0.1
     await waiting
     assert time.monotonic() - started >= 0.28
+
+
+# ----- group commit --------------------------------------------------------------------------------
+
+
+async def test_group_commit_answers_each_caller_in_order_and_a_failed_batch_fails_only_its_callers(app: App) -> None:
+    batches: list[list[int]] = []
+
+    async def write(session: Any, items: list[int]) -> list[int]:
+        batches.append(items)
+        if 13 in items:
+            raise RuntimeError("the database said no")
+        return [item * 10 for item in items]
+
+    group = GroupCommit(app.uow, write)
+    first = asyncio.ensure_future(group.submit(1))
+    await asyncio.sleep(0)  # the flusher takes 1 alone; 2, 13 and 3 queue behind it and go together
+    rest = [asyncio.ensure_future(group.submit(n)) for n in (2, 13, 3)]
+    await asyncio.sleep(0)
+    later = [asyncio.ensure_future(group.submit(n)) for n in (4, 5)]
+    results = await asyncio.gather(first, *rest, *later, return_exceptions=True)
+    assert results[0] == 10
+    assert all(isinstance(r, RuntimeError) for r in results[1:4])
+    assert results[4:] == [40, 50]
+    assert batches[0] == [1] and sorted(n for batch in batches[1:] for n in batch) == [2, 3, 4, 5, 13]
+    assert group.transactions == len(batches) - 1  # the failed one did not commit
+
+
+async def test_group_commit_a_cancelled_caller_does_not_disturb_the_others(app: App) -> None:
+    async def write(session: Any, items: list[int]) -> list[int]:
+        await asyncio.sleep(0.01)
+        return items
+
+    group = GroupCommit(app.uow, write)
+    waiting = [asyncio.ensure_future(group.submit(n)) for n in range(5)]
+    await asyncio.sleep(0)
+    waiting[2].cancel()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert results[:2] == [0, 1] and results[3:] == [3, 4]
+    assert isinstance(results[2], asyncio.CancelledError)
+    assert await group.submit(7) == 7  # and the next caller starts a new flush

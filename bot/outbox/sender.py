@@ -1,8 +1,10 @@
 """The one sender that drains the outbox: claims due rows, paces them, delivers, records what happened.
 
 Rows for one chat are sent by one worker in id order; chats wait for their own slots side by side.
-Every state change commits at once, so a restart loses nothing and a crash resends at most the row
-that was in flight (its claim expires after the lease and another sender takes it over).
+Every state change is committed before the worker goes on, so a restart loses nothing and a crash resends at
+most the rows that were in flight (their claims expire after the lease and another sender takes them over).
+The two writes every row needs (its start and its sent mark) are group-committed: the chats that reach them at
+the same moment share one transaction.
 """
 
 import asyncio
@@ -29,12 +31,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority, Student
 from bot.db.uow import UnitOfWorkFactory
 from bot.outbox.claims import claim_due
+from bot.outbox.group_commit import GroupCommit
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out, message_id_of
 from bot.outbox.queue import cancel_pending
@@ -113,6 +116,13 @@ class OutboxSender:
         self._wakeup = asyncio.Event()
         self._halt = asyncio.Event()
         self._starved = False  # the loop waits for held rows to go out before claiming more
+        self._starts = GroupCommit(uow_factory, self._write_starts)
+        self._sents = GroupCommit(uow_factory, self._write_sent)
+
+    @property
+    def state_transactions(self) -> int:
+        """Transactions that recorded rows starting and being sent (group-committed, so fewer than rows)."""
+        return self._starts.transactions + self._sents.transactions
 
     def add_hook(self, kind: str, before: BeforeHook | None = None, after: AfterHook | None = None) -> None:
         """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent."""
@@ -157,6 +167,8 @@ class OutboxSender:
                     chat.task.cancel()
             self._chats.clear()
             self._held.clear()
+            self._starts.cancel()
+            self._sents.cancel()
             raise
         finally:
             relay.cancel()
@@ -347,13 +359,25 @@ class OutboxSender:
 
     async def _start(self, row: OutboxMessage) -> bool:
         """Still ours and still wanted? A row cancelled while it waited here is not sent."""
-        async with self.uow() as uow:
-            result = await uow.session.execute(self._mine(row).values(claimed_at=self.clock.now()))
-            await uow.commit()
-        if not result.rowcount:  # type: ignore[attr-defined]
-            log.info("outbox row %s was cancelled or taken over before it went out", row.id)
-            return False
-        return True
+        if await self._starts.submit(row):
+            return True
+        log.info("outbox row %s was cancelled or taken over before it went out", row.id)
+        return False
+
+    async def _write_starts(self, session: AsyncSession, rows: list[OutboxMessage]) -> list[bool]:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_([row.id for row in rows]),
+                OutboxMessage.claimed_by == self.worker,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(claimed_at=self.clock.now())
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        still_ours = set(result.scalars())
+        return [row.id in still_ours for row in rows]
 
     async def _record(self, row: OutboxMessage, **values: Any) -> None:
         async with self.uow() as uow:
@@ -379,6 +403,9 @@ class OutboxSender:
             "payload": payload,
         }
         self.stats.sent += 1
+        if after is None:
+            await self._sents.submit((row.id, values))
+            return
         async with self.uow() as uow:
             # sent is sent, even if the row was cancelled while the message was on its way
             if await self._apply(uow.session, row, values, sending=False) and after is not None:
@@ -389,6 +416,33 @@ class OutboxSender:
                     await uow.rollback()
                     await self._apply(uow.session, row, values, sending=False)
             await uow.commit()
+
+    async def _write_sent(self, session: AsyncSession, items: list[tuple[int, dict[str, Any]]]) -> list[None]:
+        # sent is sent, even if the row was cancelled while the message was on its way
+        table = OutboxMessage.__table__.c
+        statement = (
+            update(OutboxMessage.__table__)
+            .where(table.id == bindparam("row_id"), table.claimed_by == self.worker)
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=bindparam("row_sent_at", type_=table.sent_at.type),
+                telegram_message_id=bindparam("row_message_id", type_=table.telegram_message_id.type),
+                payload=bindparam("row_payload", type_=table.payload.type),
+            )
+        )
+        await session.execute(
+            statement,
+            [
+                {
+                    "row_id": row_id,
+                    "row_sent_at": values["sent_at"],
+                    "row_message_id": values["telegram_message_id"],
+                    "row_payload": values["payload"],
+                }
+                for row_id, values in items
+            ],
+        )
+        return [None] * len(items)
 
     async def _failed(self, row: OutboxMessage, error: Exception) -> _Outcome:
         text = describe(error)
