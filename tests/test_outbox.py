@@ -396,6 +396,28 @@ async def test_claims_follow_priority_then_due_time(app: App, clock: ManualClock
     }
 
 
+async def test_a_claim_takes_over_expired_rows_first_then_due_ones_within_its_limit(
+    app: App, clock: ManualClock
+) -> None:
+    for n in range(4):
+        await queue(app, f"due-{n}", 10 + n, priority=Priority.URGENT)
+    await queue(app, "expired", 20, priority=Priority.BULK)
+    await queue(app, "held", 21)
+    async with app.uow() as uow:
+        for key, claimed_at in (("expired", clock.now() - 2 * LEASE), ("held", clock.now())):
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == key)
+                .values(status=OutboxStatus.SENDING, claimed_at=claimed_at, claimed_by="dead")
+            )
+        await uow.commit()
+    async with app.uow() as uow:
+        claimed = await claim_due(uow.session, now=clock.now(), limit=3, worker="w", lease=LEASE)
+        await uow.commit()
+    # the held row is still within its lease; the expired one is taken although urgent rows wait
+    assert sorted(row.key for row in claimed) == ["due-0", "due-1", "expired"]
+
+
 async def test_run_sends_when_woken_and_a_stop_puts_unsent_rows_back(app: App, standin: BotAPIStandIn) -> None:
     standin.user(1001, "Alice")
     sender = OutboxSender(app.uow, app.bot, app.clock, tick=30)  # real per-chat pacing: 1 message/s

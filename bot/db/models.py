@@ -190,7 +190,8 @@ class OutboxMessage(Base):
     """Every proactive message is a row here first; one sender drains them."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "due_at"),)
+    # in claim order, so a claim reads its batch off the index instead of sorting the backlog
+    __table_args__ = (Index("ix_outbox_claim", "status", "priority", "due_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency: one row per intent

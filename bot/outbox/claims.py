@@ -1,9 +1,10 @@
-"""Claiming due outbox rows: one UPDATE ... RETURNING, so that several senders never take the same row."""
+"""Claiming due outbox rows: UPDATE ... RETURNING, so that several senders never take the same row."""
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus
@@ -20,18 +21,36 @@ async def claim_due(
 ) -> list[OutboxMessage]:
     """Marks up to `limit` rows as being sent by `worker` and returns them; the caller commits.
 
-    Due pending rows come first by priority, then due time, then id. Rows stuck in `sending` longer than
-    the lease belong to an instance that died: they are taken over (at worst one of them is sent twice).
+    Rows stuck in `sending` longer than the lease belong to an instance that died: they are taken over first
+    (at worst one of them is sent twice). Then due pending rows, by priority, due time and id.
+    Each part is its own statement so that it reads its rows off ix_outbox_claim in that order and stops
+    after `limit`: one statement with an OR of both had to sort the whole backlog on every claim.
     On PostgreSQL the inner SELECT locks with SKIP LOCKED, so concurrent claimers split the rows;
     SQLite runs one instance only and its transactions already hold the write lock (BEGIN IMMEDIATE).
     `skip_chats` leaves out chats the caller already holds enough rows for.
     """
     o = OutboxMessage
-    due = or_(
-        and_(o.status == OutboxStatus.PENDING, o.due_at <= now),
-        and_(o.status == OutboxStatus.SENDING, o.claimed_at < now - lease),
-    )
-    ids = select(o.id).where(due).order_by(o.priority, o.due_at, o.id).limit(limit)
+    expired = (o.status == OutboxStatus.SENDING, o.claimed_at < now - lease)
+    due = (o.status == OutboxStatus.PENDING, o.due_at <= now)
+    rows: list[OutboxMessage] = []
+    for where in (expired, due):
+        if len(rows) >= limit:
+            break
+        rows += await _claim(session, where, limit - len(rows), now, worker, skip_chats)
+    rows.sort(key=lambda row: (row.priority, row.due_at, row.id))
+    return rows
+
+
+async def _claim(
+    session: AsyncSession,
+    where: tuple[Any, ...],
+    limit: int,
+    now: datetime,
+    worker: str,
+    skip_chats: Collection[int],
+) -> list[OutboxMessage]:
+    o = OutboxMessage
+    ids = select(o.id).where(*where).order_by(o.priority, o.due_at, o.id).limit(limit)
     if skip_chats:
         ids = ids.where(o.chat_id.not_in(list(skip_chats)))
     dialect = session.bind.dialect.name if session.bind else "sqlite"
@@ -44,6 +63,4 @@ async def claim_due(
         .returning(o)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    rows = list((await session.scalars(statement)).all())
-    rows.sort(key=lambda row: (row.priority, row.due_at, row.id))
-    return rows
+    return list((await session.scalars(statement)).all())
