@@ -586,3 +586,39 @@ async def test_group_commit_a_cancelled_caller_does_not_disturb_the_others(app: 
     assert results[:2] == [0, 1] and results[3:] == [3, 4]
     assert isinstance(results[2], asyncio.CancelledError)
     assert await group.submit(7) == 7  # and the next caller starts a new flush
+
+
+def test_try_acquire_takes_a_free_slot_at_once_and_refuses_whatever_would_have_to_wait() -> None:
+    t = FakeTime()
+    limiter = Limiter(2, time=t, sleep=t.sleep)
+    assert limiter.try_acquire(1) and limiter.try_acquire(2)  # the bucket's burst
+    assert not limiter.try_acquire(3)  # bucket empty
+    t.now += 0.5
+    assert not limiter.try_acquire(1)  # a token is back, but chat 1 had one less than a second ago
+    assert limiter.try_acquire(3)
+    t.now += 1.0
+    limiter.pause(2)
+    assert not limiter.try_acquire(4)  # Telegram said wait
+    t.now += 2.5
+    assert limiter.try_acquire(4)
+
+
+async def test_try_acquire_does_not_jump_the_queue_of_waiting_acquires() -> None:
+    t = FakeTime()
+    gate = asyncio.Event()
+
+    async def slow_sleep(seconds: float) -> None:
+        await gate.wait()
+        t.now += seconds
+
+    limiter = Limiter(1, time=t, sleep=slow_sleep)
+    await limiter.acquire(1)  # takes the only token
+    waiting = asyncio.create_task(limiter.acquire(2))
+    await asyncio.sleep(0)  # chat 2 holds the bucket's lock, waiting for a token
+    t.now += 5  # tokens are back, but chat 2 was first
+    assert not limiter.try_acquire(3)
+    gate.set()
+    await waiting  # chat 2 got the token
+    assert not limiter.try_acquire(3)
+    t.now += 1
+    assert limiter.try_acquire(3)

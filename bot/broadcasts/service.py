@@ -149,6 +149,10 @@ class BulkLimiter(Limiter):
         if self.shared is not None:
             await self.shared.acquire(chat_id)
 
+    def try_acquire(self, chat_id: int) -> bool:
+        # two buckets cannot be taken atomically without waiting; the shared (free, ~30/s) mode always waits
+        return self.shared is None and super().try_acquire(chat_id)
+
     def done(self, chat_id: int) -> None:
         super().done(chat_id)
         if self.shared is not None:

@@ -57,7 +57,23 @@ class Limiter:
                     self._tokens = max(0.0, self._tokens - 1)
                     break
                 await self._sleep((1 - self._tokens) / self.rate)
+        self._taken(chat_id, self._time())
+
+    def try_acquire(self, chat_id: int) -> bool:
+        """`acquire` without waiting: True when a message may go to the chat right now (and counts it),
+        False when it would have to wait or others already wait for the bucket. At a thousand messages a
+        second the tasks and futures of a waiting acquire cost more than the check."""
         now = self._time()
+        if self._lock.locked() or now < self._paused_until or self._next.get(chat_id, 0.0) > now:
+            return False
+        tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
+        if tokens < 1 - EPSILON:
+            return False
+        self._tokens, self._refilled = max(0.0, tokens - 1), now
+        self._taken(chat_id, now)
+        return True
+
+    def _taken(self, chat_id: int, now: float) -> None:
         if len(self._next) >= PRUNE_AT:
             self._next = {chat: at for chat, at in self._next.items() if at > now}
         self._next[chat_id] = now + self.interval(chat_id)

@@ -298,6 +298,8 @@ class OutboxSender:
         """Waits for the chat's turn; False when the sender is stopping first."""
         if self._halt.is_set():
             return False
+        if limiter.try_acquire(chat_id):
+            return True
         acquire = asyncio.ensure_future(limiter.acquire(chat_id))
         halted = asyncio.ensure_future(self._halt.wait())
         try:
