@@ -94,7 +94,7 @@ class App:
         self.desk.register(self.ticker, self.sender)
         # broadcasts: paced at BROADCAST_RATE; without paid mode they share the sender's free ~30/s
         shared = None if settings.allow_paid_broadcast else self.sender.limiter
-        self.sender.bulk_limiter = BulkLimiter(settings.broadcast_rate, shared)
+        self.sender.pace_broadcasts(BulkLimiter(settings.broadcast_rate, shared))
         self.broadcasts = BroadcastService(
             self.uow,
             self.bot,

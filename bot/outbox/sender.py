@@ -49,6 +49,7 @@ BeforeHook = Callable[[AsyncSession, OutboxMessage], Awaitable[int | None]]
 AfterHook = Callable[[AsyncSession, OutboxMessage, list[int]], Awaitable[None]]
 
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
+MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
 STOP_GRACE = 15.0  # seconds an in-flight message may take to finish when stopping
 UNREACHABLE_TEXTS = ("chat not found",)
 
@@ -104,11 +105,11 @@ class OutboxSender:
     ) -> None:
         self.uow, self.bot, self.clock = uow_factory, bot, clock
         self.worker = worker or f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.batch = batch or max(1, round(rate * 2))  # about two seconds' worth per claim
-        self.max_held = self.batch * 4  # enough distinct chats in hand to keep the global rate busy
         self.lease, self.max_attempts, self.tick = lease, max_attempts, tick
         self.limiter = limiter or Limiter(rate)
         self.bulk_limiter = bulk_limiter  # broadcasts (Priority.BULK) paced by their own rate when set
+        self._fixed_batch = batch
+        self._size_batches()
         self.stats = SenderStats()
         self._hooks: dict[str, tuple[BeforeHook | None, AfterHook | None]] = {}
         self._chats: dict[int, _Chat] = {}
@@ -118,6 +119,18 @@ class OutboxSender:
         self._starved = False  # the loop waits for held rows to go out before claiming more
         self._starts = GroupCommit(uow_factory, self._write_starts)
         self._sents = GroupCommit(uow_factory, self._write_sent)
+
+    def pace_broadcasts(self, limiter: Limiter) -> None:
+        """Broadcast rows (Priority.BULK) go at `limiter`'s pace; claims grow to keep both rates busy."""
+        self.bulk_limiter = limiter
+        self._size_batches()
+
+    def _size_batches(self) -> None:
+        # the larger rate: without paid mode broadcasts share the transactional rate instead of adding to it
+        rate = max(self.limiter.rate, self.bulk_limiter.rate if self.bulk_limiter else 0.0)
+        # about two seconds' worth per claim
+        self.batch = self._fixed_batch or min(MAX_BATCH, max(1, round(rate * 2)))
+        self.max_held = self.batch * 4  # enough distinct chats in hand to keep the global rate busy
 
     @property
     def state_transactions(self) -> int:
