@@ -466,6 +466,39 @@ async def test_relay_in_a_plain_group_through_replies(desk: Desk) -> None:
     assert (alice.last.text if alice.last else None) == "Are you still with us?"
 
 
+async def test_a_reply_that_cannot_reach_the_student_is_reported_under_it(forum: Desk) -> None:
+    alice = forum.student()
+    await onboard(alice)
+    await alice.send("/curator")
+    await alice.send("Is the webinar recorded?")
+    await forum.drain()
+    async with forum.app.uow() as uow:
+        [topic] = await uow.session.scalars(select(CuratorTopic))
+    thread = topic.thread_id
+
+    forum.standin.block(alice.id)
+    await forum.bob.send("Yes, the link is in the course", chat_id=GROUP, message_thread_id=thread)
+    await forum.drain()
+    note = forum.group_messages(thread_id=thread)[-1]
+    assert note.text == "✗ Not delivered to Alice Smith: they blocked the bot or deleted their account"
+    assert note.raw["reply_to_message"]["text"] == "Yes, the link is in the course"
+    async with forum.app.uow() as uow:
+        student = await uow.students.by_telegram_id(alice.id)
+        assert student is not None and student.blocked_at is not None
+
+    # another refusal: the curator is told Telegram's reason
+    forum.standin.unblock(alice.id)
+    forum.standin.fail_next("copyMessage", status=400, description="Bad Request: message to copy not found")
+    await forum.bob.send("Here it is again", chat_id=GROUP, message_thread_id=thread)
+    await forum.drain()
+    assert forum.group_messages(thread_id=thread)[-1].text == (
+        "✗ Not delivered to Alice Smith: Bad Request: message to copy not found"
+    )
+    rows = await outbox_rows(forum, "reply")
+    assert [r.status for r in rows] == [OutboxStatus.FAILED, OutboxStatus.FAILED]
+    assert [m.text for m in forum.group_messages(thread_id=thread) if (m.text or "").startswith("✓")] == []
+
+
 # ----- digest and settings -----------------------------------------------------------------------
 
 

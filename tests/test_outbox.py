@@ -19,7 +19,7 @@ from bot.outbox.group_commit import GroupCommit
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
 from bot.outbox.queue import enqueue
-from bot.outbox.sender import OutboxSender
+from bot.outbox.sender import Failure, OutboxSender
 from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
 from tests.conftest import make_settings
@@ -311,6 +311,31 @@ async def test_hooks_choose_the_thread_and_see_the_message_ids(app: App, standin
     [message] = standin.messages_in(-100500, thread_id=topic.message_thread_id)
     assert message.text == "Alice is stuck"
     assert seen == [((await rows(app))["alert"].id, [message.message_id])]
+
+
+async def test_the_failed_hook_runs_once_a_row_is_given_up_and_not_on_retries(
+    app: App, standin: BotAPIStandIn, clock: ManualClock
+) -> None:
+    standin.user(1001, "Alice")
+    standin.user(1002, "Bob")
+    given_up: list[tuple[str, Failure]] = []
+
+    async def failed(session: Any, row: OutboxMessage, failure: Failure) -> None:
+        given_up.append((row.key, failure))
+
+    sender = quick_sender(app)
+    sender.add_hook("test", failed=failed)
+    standin.fail_next("sendMessage", status=500, chat_id=1001)
+    standin.fail_next("sendMessage", status=400, description="Bad Request: message is too long", chat_id=1002)
+    await queue(app, "retried", 1001)
+    await queue(app, "refused", 1002)
+    await sender.drain_once()
+    assert given_up == [("refused", Failure("Bad Request: message is too long", unreachable=False))]
+    clock.advance(timedelta(minutes=1))
+    standin.block(1001)
+    await sender.drain_once()  # the retry finds Alice gone
+    assert given_up[1] == ("retried", Failure("Forbidden: bot was blocked by the user", unreachable=True))
+    assert len(given_up) == 2
 
 
 async def test_a_claimed_row_cancelled_before_its_turn_is_not_sent(app: App, standin: BotAPIStandIn) -> None:

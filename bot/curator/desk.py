@@ -39,7 +39,7 @@ from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translations, Translator
 from bot.outbox.messages import Out
 from bot.outbox.queue import WAITING, enqueue
-from bot.outbox.sender import OutboxSender
+from bot.outbox.sender import Failure, OutboxSender
 from bot.render import when
 from bot.scheduler import Ticker
 from bot.services.staff import Permission, StaffDirectory
@@ -113,7 +113,7 @@ class CuratorDesk:
         ticker.add("curator.topics", self.repair_topics)
         sender.add_hook(ALERT, before=self._into_topic, after=self._alert_sent)
         sender.add_hook(RELAY, before=self._into_topic, after=self._relay_sent)
-        sender.add_hook(REPLY, after=self._reply_sent)
+        sender.add_hook(REPLY, after=self._reply_sent, failed=self._reply_failed)
         self.wake = sender.wake
 
     # ----- alerts --------------------------------------------------------------------------------
@@ -548,17 +548,32 @@ class CuratorDesk:
 
     async def _reply_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
         """Staff see that the answer reached the student, under the curator's own message."""
+        name = await self._student_name(session, row)
+        await self._note_under_reply(session, row, "delivered", self.t("✓ Delivered to {name}", name=name))
+
+    async def _reply_failed(self, session: AsyncSession, row: OutboxMessage, failure: Failure) -> None:
+        """An answer that cannot reach the student is not lost silently: the curator is told why."""
+        name = await self._student_name(session, row)
+        if failure.unreachable:
+            text = self.t("✗ Not delivered to {name}: they blocked the bot or deleted their account", name=name)
+        else:
+            text = self.t("✗ Not delivered to {name}: {reason}", name=name, reason=escape(failure.reason))
+        await self._note_under_reply(session, row, "undelivered", text)
+
+    async def _student_name(self, session: AsyncSession, row: OutboxMessage) -> str:
         student = await session.get(Student, row.student_id) if row.student_id else None
+        return escape(student.display_name if student else "?")
+
+    async def _note_under_reply(self, session: AsyncSession, row: OutboxMessage, what: str, text: str) -> None:
         payload = row.payload
         now = self.clock.now()
-        name = student.display_name if student else "?"
         reply = {"message_id": payload["group_message"], "allow_sending_without_reply": True}
         await enqueue(
             session,
-            key=f"delivered:{row.id}",
+            key=f"{what}:{row.id}",
             kind=NOTE,
             chat_id=int(payload["group_chat"]),
-            messages=[Out.text(self.t("✓ Delivered to {name}", name=escape(name)), reply_parameters=reply)],
+            messages=[Out.text(text, reply_parameters=reply)],
             due_at=now,
             now=now,
             priority=Priority.URGENT,

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BeforeHook = Callable[[AsyncSession, OutboxMessage], Awaitable[int | None]]
 AfterHook = Callable[[AsyncSession, OutboxMessage, list[int]], Awaitable[None]]
+FailedHook = Callable[[AsyncSession, OutboxMessage, "Failure"], Awaitable[None]]
 
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
 MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
@@ -57,6 +58,14 @@ UNREACHABLE_TEXTS = ("chat not found",)
 def backoff(attempts: int) -> float:
     """Real seconds before retrying after the n-th transient failure."""
     return float(min(2**attempts, 300))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a row was given up, in Telegram's words, and whether the chat itself is unreachable (blocked, gone)."""
+
+    reason: str
+    unreachable: bool
 
 
 @dataclass
@@ -112,6 +121,7 @@ class OutboxSender:
         self._size_batches()
         self.stats = SenderStats()
         self._hooks: dict[str, tuple[BeforeHook | None, AfterHook | None]] = {}
+        self._failed_hooks: dict[str, FailedHook] = {}
         self._chats: dict[int, _Chat] = {}
         self._held: dict[int, OutboxMessage] = {}
         self._wakeup = asyncio.Event()
@@ -137,9 +147,18 @@ class OutboxSender:
         """Transactions that recorded rows starting and being sent (group-committed, so fewer than rows)."""
         return self._starts.transactions + self._sents.transactions
 
-    def add_hook(self, kind: str, before: BeforeHook | None = None, after: AfterHook | None = None) -> None:
-        """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent."""
+    def add_hook(
+        self,
+        kind: str,
+        before: BeforeHook | None = None,
+        after: AfterHook | None = None,
+        failed: FailedHook | None = None,
+    ) -> None:
+        """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent;
+        `failed` runs once the row is given up (not on a retry), after its failure is recorded."""
         self._hooks[kind] = (before, after)
+        if failed is not None:
+            self._failed_hooks[kind] = failed
 
     def wake(self) -> None:
         """Something was queued for now: claim without waiting for the next tick."""
@@ -463,6 +482,7 @@ class OutboxSender:
         text = describe(error)
         if unreachable(error):
             await self._unreachable(row, text)
+            await self._after_failure(row, Failure(reason(error), unreachable=True))
             return _Outcome.UNREACHABLE
         attempts = row.attempts + 1
         if retryable(error) and attempts < self.max_attempts:
@@ -485,7 +505,19 @@ class OutboxSender:
             if retryable(error):
                 changes["attempts"] = attempts
             await self._record(row, **changes)
+            await self._after_failure(row, Failure(reason(error), unreachable=False))
         return _Outcome.DONE
+
+    async def _after_failure(self, row: OutboxMessage, failure: Failure) -> None:
+        hook = self._failed_hooks.get(row.kind)
+        if hook is None:
+            return
+        try:
+            async with self.uow() as uow:
+                await hook(uow.session, row, failure)
+                await uow.commit()
+        except Exception:
+            log.exception("outbox row %s: the failed-send hook failed", row.id)
 
     async def _unreachable(self, row: OutboxMessage, text: str) -> None:
         """Blocked, kicked, deactivated or gone: nothing more goes to this chat."""
@@ -524,6 +556,11 @@ class OutboxSender:
 def describe(error: BaseException) -> str:
     message = error.message if isinstance(error, TelegramAPIError) else str(error)
     return f"{type(error).__name__}: {message}"[:500]
+
+
+def reason(error: BaseException) -> str:
+    """What went wrong, for people: Telegram's description, or the error for our own failures."""
+    return error.message[:500] if isinstance(error, TelegramAPIError) else describe(error)
 
 
 def unreachable(error: BaseException) -> bool:
