@@ -151,7 +151,9 @@ class Composer:
         return outs
 
     def _starts(self, starts_at: datetime) -> str:
-        date = when(starts_at, self.t, self.tz)
+        # the student path gives the start on the student's own clock; a bare UTC moment is shown on the school's
+        zone = starts_at.tzinfo if isinstance(starts_at.tzinfo, ZoneInfo) else self.tz
+        date = when(starts_at, self.t, zone)
         return self.t("Your group starts on {date}. I will send the first step then.", date=date)
 
     def _step(self, show: ShowStep) -> list[Out]:

@@ -46,7 +46,7 @@ class TextRejected:
 @dataclass(frozen=True)
 class TrackAssigned:
     track: Track
-    starts_at: datetime | None  # None: steps are open now
+    starts_at: datetime | None  # on the student's clock; None: steps are open now
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,9 @@ class StudentPath:
                 status=enrollment.status.value,
                 progress=self._progress(enrollment, completed),
                 next_step=self.journey.next_step(enrollment.track, completed) if enrollment.track else None,
-                starts_at=enrollment.cohort_start if enrollment.status is EnrollmentStatus.WAITING else None,
+                starts_at=await self._local(uow, enrollment, enrollment.cohort_start)
+                if enrollment.status is EnrollmentStatus.WAITING and enrollment.cohort_start
+                else None,
                 track=track,
             )
             await uow.commit()
@@ -365,9 +367,8 @@ class StudentPath:
             track=track_id,
         )
         starts_later = enrollment.cohort_start > now
-        decisions: list[Decision] = [
-            TrackAssigned(self.journey.track(track_id), enrollment.cohort_start if starts_later else None)
-        ]
+        starts_at = await self._local(uow, enrollment, enrollment.cohort_start) if starts_later else None
+        decisions: list[Decision] = [TrackAssigned(self.journey.track(track_id), starts_at)]
         return decisions + await self._activate_if_due(uow, enrollment, now)
 
     async def _activate_if_due(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
@@ -386,6 +387,11 @@ class StudentPath:
             await listener.on_start(uow, student, enrollment, now)
         return decisions
 
+    async def _local(self, uow: UnitOfWork, enrollment: Enrollment, moment: datetime) -> datetime:
+        """The moment on the student's own clock (the zone they chose in the survey), for showing it to them."""
+        student = await uow.students.get(enrollment.student_id)  # already in the session: no query
+        return moment.astimezone(ZoneInfo(student.timezone) if student else self.tz)
+
     async def _resume(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
         status = enrollment.status
         if status is EnrollmentStatus.ONBOARDING:
@@ -397,7 +403,7 @@ class StudentPath:
         if status is EnrollmentStatus.WAITING:
             activated = await self._activate_if_due(uow, enrollment, now)
             assert enrollment.cohort_start is not None
-            return activated or [WaitingForStart(enrollment.cohort_start)]
+            return activated or [WaitingForStart(await self._local(uow, enrollment, enrollment.cohort_start))]
         if status is EnrollmentStatus.ACTIVE:
             return await self._current_step(uow, enrollment, now)
         completed = await uow.enrollments.completed_steps(enrollment.id)
