@@ -68,6 +68,16 @@ class Failure:
     unreachable: bool
 
 
+@dataclass(frozen=True)
+class _Hooks:
+    before: BeforeHook | None = None
+    after: AfterHook | None = None
+    failed: FailedHook | None = None
+
+
+NO_HOOKS = _Hooks()
+
+
 @dataclass
 class SenderStats:
     sent: int = 0
@@ -120,8 +130,7 @@ class OutboxSender:
         self._fixed_batch = batch
         self._size_batches()
         self.stats = SenderStats()
-        self._hooks: dict[str, tuple[BeforeHook | None, AfterHook | None]] = {}
-        self._failed_hooks: dict[str, FailedHook] = {}
+        self._hooks: dict[str, _Hooks] = {}
         self._chats: dict[int, _Chat] = {}
         self._held: dict[int, OutboxMessage] = {}
         self._wakeup = asyncio.Event()
@@ -156,9 +165,7 @@ class OutboxSender:
     ) -> None:
         """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent;
         `failed` runs once the row is given up (not on a retry), after its failure is recorded."""
-        self._hooks[kind] = (before, after)
-        if failed is not None:
-            self._failed_hooks[kind] = failed
+        self._hooks[kind] = _Hooks(before, after, failed)
 
     def wake(self) -> None:
         """Something was queued for now: claim without waiting for the next tick."""
@@ -349,7 +356,8 @@ class OutboxSender:
         part = int(payload.get("sent_parts", 0))
         ids: list[int] = list(payload.get("message_ids", []))
         thread_id: int | None = payload.get("thread_id")
-        before, after = self._hooks.get(row.kind, (None, None))
+        hooks = self._hooks.get(row.kind, NO_HOOKS)
+        before, after = hooks.before, hooks.after
         hooked, started = before is None, False
         while part < len(messages):
             if not await self._acquire(row.chat_id, self.limiter_for(row)):
@@ -509,7 +517,7 @@ class OutboxSender:
         return _Outcome.DONE
 
     async def _after_failure(self, row: OutboxMessage, failure: Failure) -> None:
-        hook = self._failed_hooks.get(row.kind)
+        hook = self._hooks.get(row.kind, NO_HOOKS).failed
         if hook is None:
             return
         try:
