@@ -72,7 +72,7 @@ class App:
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
         self.staff = StaffDirectory(settings.admin_ids)
-        self.engagement = Engagement(self.path, self.translations, settings.tz)
+        self.engagement = Engagement(self.path, self.translations)
         self.path.start_listeners.append(self.engagement)
         self.path.progress_listeners.append(self.engagement)
         self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
@@ -120,7 +120,7 @@ class App:
             staff=self.staff,
             uow_factory=self.uow,
         )
-        language = LanguageMiddleware(self.translations, self.settings.tz)
+        language = LanguageMiddleware(self.translations)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
         dp.include_routers(*staff_routers(self.settings.curator_chat_id), *student_routers())

@@ -2,7 +2,6 @@
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, User
@@ -25,16 +24,15 @@ def person_of(user: User) -> Person:
 
 
 class LanguageMiddleware(BaseMiddleware):
-    def __init__(self, translations: Translations, tz: ZoneInfo) -> None:
+    def __init__(self, translations: Translations) -> None:
         self.translations = translations
-        self.tz = tz
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         bot: Bot = data["bot"]
         t = self.translations.get(language_of(user.language_code if user else None))
         data["t"] = t
-        data["renderer"] = Renderer(bot, t, self.tz)
+        data["renderer"] = Renderer(bot, t)
         if user is not None:
             data["person"] = person_of(user)
         return await handler(event, data)

@@ -1,9 +1,8 @@
 """Turns the path's decisions into Telegram messages in the student's language."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from html import escape
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -63,7 +62,8 @@ def done_tracker(progress: Progress, t: Translator) -> str:
     return t("Done {n} of {total}", n=progress.done, total=progress.total) + f" {progress.bar()} {progress.percent}%"
 
 
-def when(moment: datetime, t: Translator, tz: ZoneInfo) -> str:
+def when(moment: datetime, t: Translator, tz: tzinfo | None) -> str:
+    """The moment as people read it, on the clock of `tz` (None: the moment's own zone)."""
     return format_datetime(moment, "d MMMM, HH:mm", tzinfo=tz, locale=t.language)
 
 
@@ -74,9 +74,8 @@ def question_text(index: int, total: int, text: str, t: Translator) -> str:
 class Composer:
     """Decisions → messages as data, in one language. Used for replies and for queued messages alike."""
 
-    def __init__(self, t: Translator, tz: ZoneInfo) -> None:
+    def __init__(self, t: Translator) -> None:
         self.t = t
-        self.tz = tz
 
     def compose(self, decisions: Sequence[Decision]) -> list[Out]:
         return [out for decision in decisions for out in self.outs(decision)]
@@ -151,9 +150,7 @@ class Composer:
         return outs
 
     def _starts(self, starts_at: datetime) -> str:
-        # the student path gives the start on the student's own clock; a bare UTC moment is shown on the school's
-        zone = starts_at.tzinfo if isinstance(starts_at.tzinfo, ZoneInfo) else self.tz
-        date = when(starts_at, self.t, zone)
+        date = when(starts_at, self.t, None)  # decisions give it on the student's own clock
         return self.t("Your group starts on {date}. I will send the first step then.", date=date)
 
     def _step(self, show: ShowStep) -> list[Out]:
@@ -186,8 +183,8 @@ class Composer:
 class Renderer(Composer):
     """Replies to what a person just did, sent at once."""
 
-    def __init__(self, bot: Bot, t: Translator, tz: ZoneInfo) -> None:
-        super().__init__(t, tz)
+    def __init__(self, bot: Bot, t: Translator) -> None:
+        super().__init__(t)
         self.bot = bot
 
     async def send(self, chat_id: int, decisions: Sequence[Decision]) -> None:

@@ -51,7 +51,7 @@ class TrackAssigned:
 
 @dataclass(frozen=True)
 class WaitingForStart:
-    starts_at: datetime
+    starts_at: datetime  # on the student's clock
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class ProgressReport:
     status: str
     progress: Progress
     next_step: Step | None
-    starts_at: datetime | None
+    starts_at: datetime | None  # on the student's clock
     track: Track | None
 
 

@@ -38,17 +38,16 @@ class AlertDesk(Protocol):
 
 
 class Engagement:
-    def __init__(self, path: StudentPath, translations: Translations, tz: ZoneInfo) -> None:
+    def __init__(self, path: StudentPath, translations: Translations) -> None:
         self.path = path
         self.journey: Journey = path.journey
         self.translations = translations
-        self.tz = tz
         self.quiet = QuietHours.parse(self.journey.spec.schedule.quiet_hours)
         self.desk: AlertDesk | None = None
         self.curator_on = False
 
     def composer(self, student: Student) -> Composer:
-        return Composer(self.translations.get(student.language), ZoneInfo(student.timezone))
+        return Composer(self.translations.get(student.language))
 
     # --- listeners: called by the student path inside its transaction ---------------------------
 
