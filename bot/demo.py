@@ -152,8 +152,10 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fas
     transcript.narrate(
         f"⏩ to the group start ({start.astimezone(transcript.tz):%d.%m %H:%M}): the scheduler sends the first steps"
     )
+    # a start up to five weeks away (it depends on today's date) takes that many real seconds at a day a second
+    until_start = max(0.0, (start - app.clock.now()).total_seconds() / fast)
     fast_forward(app, fast)
-    await anna.expect("Шаг 1 из 9", timeout=WAIT)
+    await anna.expect("Шаг 1 из 9", timeout=WAIT + until_start)
     await boris.expect("Шаг 1 из 7", timeout=WAIT)
     slow_down(app)
 
