@@ -21,6 +21,7 @@ from bot.outbox.messages import Out
 from bot.outbox.queue import enqueue
 from bot.outbox.sender import Failure, OutboxSender
 from bot.standin import BotAPIStandIn
+from bot.telegram_failure import TelegramFailure
 from journeys.clock import ManualClock
 from tests.conftest import make_settings
 
@@ -330,11 +331,11 @@ async def test_the_failed_hook_runs_once_a_row_is_given_up_and_not_on_retries(
     await queue(app, "retried", 1001)
     await queue(app, "refused", 1002)
     await sender.drain_once()
-    assert given_up == [("refused", Failure("Bad Request: message is too long", unreachable=False))]
+    assert given_up == [("refused", Failure("Bad Request: message is too long", TelegramFailure.REFUSED))]
     clock.advance(timedelta(minutes=1))
     standin.block(1001)
     await sender.drain_once()  # the retry finds Alice gone
-    assert given_up[1] == ("retried", Failure("Forbidden: bot was blocked by the user", unreachable=True))
+    assert given_up[1] == ("retried", Failure("Forbidden: bot was blocked by the user", TelegramFailure.BLOCKED))
     assert len(given_up) == 2
 
 

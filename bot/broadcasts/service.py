@@ -35,6 +35,7 @@ from bot.outbox.messages import Out
 from bot.outbox.queue import WAITING, enqueue_many
 from bot.services import segments
 from bot.services.segments import Segment
+from bot.telegram_failure import TelegramFailure
 from journeys.clock import Clock
 from journeys.journey import Journey
 
@@ -132,8 +133,7 @@ class Stats:
 
 
 def blocked_error() -> Any:
-    e = OutboxMessage.last_error
-    return or_(e.like("TelegramForbiddenError%"), e.like("%chat not found%"), e.like("chat unreachable%"))
+    return OutboxMessage.failure.in_([kind for kind in TelegramFailure if kind.unreachable])
 
 
 class BulkLimiter(Limiter):
@@ -435,7 +435,7 @@ class BroadcastService:
                 .where(
                     OutboxMessage.broadcast_id == broadcast_id,
                     OutboxMessage.status == OutboxStatus.FAILED,
-                    ~blocked_error(),
+                    or_(OutboxMessage.failure.is_(None), ~blocked_error()),
                 )
                 .group_by(OutboxMessage.last_error)
                 .order_by(func.count().desc())

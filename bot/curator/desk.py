@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.curator import cards
 from bot.curator.cards import Facts
 from bot.curator.permissions import Curators
-from bot.curator.topics import Forums, Topics, forget, link, linked_student, topic_gone, topic_student
+from bot.curator.topics import Forums, Topics, forget, link, linked_student, topic_student
 from bot.db.models import (
     Alert,
     AlertStatus,
@@ -44,6 +44,7 @@ from bot.render import when
 from bot.scheduler import Ticker
 from bot.services.staff import Permission, StaffDirectory
 from bot.settings import Settings
+from bot.telegram_failure import TelegramFailure
 from journeys.clock import Clock
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.progress import Progress
@@ -398,16 +399,14 @@ class CuratorDesk:
             .where(
                 OutboxMessage.status == OutboxStatus.FAILED,
                 OutboxMessage.kind.in_((ALERT, RELAY)),
-                or_(*(OutboxMessage.last_error.ilike(f"%{m}%") for m in ("thread not found", "topic_"))),
+                OutboxMessage.failure == TelegramFailure.THREAD_GONE,
             )
             .limit(REPAIR_BATCH)
         )
         for row in list(rows):
-            if not topic_gone(row.last_error or ""):
-                continue
             payload = dict(row.payload)
             if payload.get("topic_recreated"):
-                row.last_error = "gave up: the recreated topic failed too"  # leaves this scan for good
+                row.failure = TelegramFailure.REFUSED  # the recreated topic failed too: leaves this scan for good
                 continue
             student_id = int(payload["curator_student"])
             thread = await session.scalar(

@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import CuratorTopic, RelayLink
 from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
+from bot.telegram_errors import TelegramFailure, classify
 
 log = logging.getLogger(__name__)
 
 FORUM_TTL = 600.0  # seconds: a group turned into a forum (or back) is noticed within ten minutes
 CLAIM_WAIT = 20.0  # seconds a racer waits for the claimer to store the thread id
 POLL = 0.1
-GONE = ("thread not found", "topic_deleted", "topic_id_invalid")
 
 # student id → (topic name, pinned card text)
 Describe = Callable[[int], Awaitable[tuple[str, str]]]
@@ -35,9 +35,8 @@ class TopicPending(Exception):
     """Another sender claimed the topic and did not finish: the outbox row is retried later."""
 
 
-def topic_gone(error: BaseException | str) -> bool:
-    text = error if isinstance(error, str) else str(getattr(error, "message", error))
-    return any(marker in text.lower() for marker in GONE)
+def topic_gone(error: BaseException) -> bool:
+    return classify(error) is TelegramFailure.THREAD_GONE
 
 
 class Forums:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.telegram_failure import TelegramFailure
 from journeys.journey import EnrollmentStatus
 
 NAMING_CONVENTION = {
@@ -208,6 +209,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # why the row was given up or cancelled, as the classifier saw it: reports group by it, never by last_error
+    failure: Mapped[TelegramFailure | None] = mapped_column(
+        Enum(TelegramFailure, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.upsert import insert_ignore_many
 from bot.outbox.messages import Out
+from bot.telegram_failure import TelegramFailure
 
 # Not sent yet. A sender holding a row re-checks its status right before sending, so cancelling a
 # `sending` row is safe: at worst the one message already on its way still goes out.
@@ -77,11 +78,13 @@ async def enqueue_many(
     return await insert_ignore_many(session, OutboxMessage.__table__, rows, key=["key"])  # type: ignore[arg-type]
 
 
-async def cancel_pending(session: AsyncSession, *, student_id: int, reason: str) -> int:
+async def cancel_pending(
+    session: AsyncSession, *, student_id: int, reason: str, failure: TelegramFailure | None = None
+) -> int:
     """Cancels what is still waiting for a student (they blocked the bot, or left)."""
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.student_id == student_id, OutboxMessage.status.in_(WAITING))
-        .values(status=OutboxStatus.CANCELLED, last_error=reason)
+        .values(status=OutboxStatus.CANCELLED, last_error=reason, failure=failure)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

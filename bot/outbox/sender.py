@@ -22,25 +22,18 @@ from enum import Enum
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+from aiogram.exceptions import TelegramRetryAfter
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import OutboxMessage, OutboxStatus, Priority, Student
+from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWorkFactory
 from bot.outbox.claims import claim_due
 from bot.outbox.group_commit import GroupCommit
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out, message_id_of
-from bot.outbox.queue import cancel_pending
+from bot.services.reachability import mark_unreachable
+from bot.telegram_errors import TelegramFailure, classify, describe, reason
 from journeys.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -52,7 +45,6 @@ FailedHook = Callable[[AsyncSession, OutboxMessage, "Failure"], Awaitable[None]]
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
 MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
 STOP_GRACE = 15.0  # seconds an in-flight message may take to finish when stopping
-UNREACHABLE_TEXTS = ("chat not found",)
 
 
 def backoff(attempts: int) -> float:
@@ -62,10 +54,14 @@ def backoff(attempts: int) -> float:
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a row was given up, in Telegram's words, and whether the chat itself is unreachable (blocked, gone)."""
+    """Why a row was given up: Telegram's words, and what kind of failure the classifier saw."""
 
     reason: str
-    unreachable: bool
+    kind: TelegramFailure
+
+    @property
+    def unreachable(self) -> bool:
+        return self.kind.unreachable
 
 
 @dataclass(frozen=True)
@@ -488,12 +484,13 @@ class OutboxSender:
 
     async def _failed(self, row: OutboxMessage, error: Exception) -> _Outcome:
         text = describe(error)
-        if unreachable(error):
-            await self._unreachable(row, text)
-            await self._after_failure(row, Failure(reason(error), unreachable=True))
+        failure = classify(error)
+        if failure.unreachable:
+            await self._unreachable(row, text, failure)
+            await self._after_failure(row, Failure(reason(error), failure))
             return _Outcome.UNREACHABLE
         attempts = row.attempts + 1
-        if retryable(error) and attempts < self.max_attempts:
+        if failure.retryable and attempts < self.max_attempts:
             self.stats.retried += 1
             delay = backoff(attempts)
             log.info("outbox row %s: %s; retrying in %ss", row.id, text, delay)
@@ -509,11 +506,11 @@ class OutboxSender:
         else:
             self.stats.failed += 1
             log.warning("outbox row %s failed: %s", row.id, text)
-            changes: dict[str, Any] = {"status": OutboxStatus.FAILED, "last_error": text}
-            if retryable(error):
+            changes: dict[str, Any] = {"status": OutboxStatus.FAILED, "last_error": text, "failure": failure}
+            if failure.retryable:
                 changes["attempts"] = attempts
             await self._record(row, **changes)
-            await self._after_failure(row, Failure(reason(error), unreachable=False))
+            await self._after_failure(row, Failure(reason(error), failure))
         return _Outcome.DONE
 
     async def _after_failure(self, row: OutboxMessage, failure: Failure) -> None:
@@ -527,7 +524,7 @@ class OutboxSender:
         except Exception:
             log.exception("outbox row %s: the failed-send hook failed", row.id)
 
-    async def _unreachable(self, row: OutboxMessage, text: str) -> None:
+    async def _unreachable(self, row: OutboxMessage, text: str, failure: TelegramFailure) -> None:
         """Blocked, kicked, deactivated or gone: nothing more goes to this chat."""
         self.stats.blocked += 1
         chat = self._chats.get(row.chat_id)
@@ -535,21 +532,16 @@ class OutboxSender:
         now = self.clock.now()
         cancelled = 0
         async with self.uow() as uow:
-            await self._apply(uow.session, row, {"status": OutboxStatus.FAILED, "last_error": text})
+            await self._apply(uow.session, row, {"status": OutboxStatus.FAILED, "last_error": text, "failure": failure})
             reason = f"chat unreachable: {text}"[:500]
             if others:
                 await uow.session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(others), OutboxMessage.claimed_by == self.worker)
-                    .values(status=OutboxStatus.CANCELLED, last_error=reason)
+                    .values(status=OutboxStatus.CANCELLED, last_error=reason, failure=failure)
                 )
             if row.student_id is not None:
-                await uow.session.execute(
-                    update(Student)
-                    .where(Student.id == row.student_id, Student.blocked_at.is_(None))
-                    .values(blocked_at=now)
-                )
-                cancelled = await cancel_pending(uow.session, student_id=row.student_id, reason=reason)
+                cancelled = await mark_unreachable(uow.session, row.student_id, now, failure, reason)
             await uow.commit()
         log.info(
             "chat %s unreachable (%s): row %s failed, student %s marked blocked, %d waiting rows cancelled",
@@ -559,28 +551,3 @@ class OutboxSender:
             row.student_id,
             cancelled + len(others),
         )
-
-
-def describe(error: BaseException) -> str:
-    message = error.message if isinstance(error, TelegramAPIError) else str(error)
-    return f"{type(error).__name__}: {message}"[:500]
-
-
-def reason(error: BaseException) -> str:
-    """What went wrong, for people: Telegram's description, or the error for our own failures."""
-    return error.message[:500] if isinstance(error, TelegramAPIError) else describe(error)
-
-
-def unreachable(error: BaseException) -> bool:
-    if isinstance(error, TelegramForbiddenError):
-        return True
-    return isinstance(error, TelegramBadRequest) and any(text in error.message.lower() for text in UNREACHABLE_TEXTS)
-
-
-def retryable(error: BaseException) -> bool:
-    """Server trouble, the network, time-outs, and our own unexpected errors; not what Telegram refused."""
-    if isinstance(error, TelegramEntityTooLarge):
-        return False
-    if isinstance(error, TelegramServerError | TelegramNetworkError):
-        return True
-    return not isinstance(error, TelegramAPIError)
