@@ -1,5 +1,6 @@
-"""Reads journey YAML files into a Journey, with errors that name file, path and problem."""
+"""Reads journey YAML files into a Journey, with errors that name file, path and problem, one line each."""
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,12 @@ from pydantic import ValidationError
 from journeys.journey import Journey
 from journeys.spec import FORMAT_VERSION, JourneySpec
 
+MAX_FILE_BYTES = 1_000_000  # a long course is a few dozen kB; this also stops at /dev/zero
+MAX_DEPTH = 20  # a journey nests about 7 levels; deeper input is a mistake (and would exhaust the stack)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# str.splitlines() breaks at each of these: an issue must stay on its line
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+
 
 @dataclass(frozen=True)
 class JourneyIssue:
@@ -20,7 +27,7 @@ class JourneyIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.path}:{self.message}"
+        return ":".join(part.translate(_LINE_BREAKS) for part in (self.file, self.path, self.message))
 
 
 class JourneyError(Exception):
@@ -29,17 +36,52 @@ class JourneyError(Exception):
         super().__init__("\n".join(map(str, issues)))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML silently keeps the last of two equal keys; a journey author wants to hear about it."""
+class _JourneyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses what PyYAML would accept silently or crash on: equal keys (it keeps the last),
+    keys that are not text, nesting deep enough to exhaust the stack, values Python cannot build."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # 2024-13-45, an int of 5000 digits
+            reason = str(exc).split(";")[0]  # not Python's advice to raise its int limit
+            raise self._error(f"cannot read this value: {reason}", node) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]`, or an alias of a list used as a key
+                raise self._error(
+                    "a list or mapping used as a key (here or by an alias): a key must be plain text", key_node
+                )
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):  # yes, ~, 2024: YAML reads them as a boolean, null, number
+                raise self._error(f"a key must be text: put {key_node.value} in quotes", key_node)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise self._error(f"duplicate key {key!r}", key_node)
             seen.add(key)
         return super().construct_mapping(node, deep)
+
+    @staticmethod
+    def _error(problem: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
+        return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+def path_part(key: str) -> str:
+    """A key as it appears in a path: quoted when it holds anything but letters, digits, _ and -."""
+    return key if _PLAIN_KEY.fullmatch(key) else repr(key)
 
 
 def format_path(loc: tuple[int | str, ...]) -> str:
@@ -47,15 +89,20 @@ def format_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
+        elif part != "[key]":  # pydantic's marker of a dict key that failed: the path already names the key
+            path += f".{path_part(part)}" if path else path_part(part)
     return path or "(document)"
 
 
 def load_journey(file: str | Path) -> Journey:
     name = str(file)
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        with Path(file).open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            problem = f"larger than {MAX_FILE_BYTES // 1000} kB: is this really a journey file?"
+            raise JourneyError([JourneyIssue(name, "(file)", problem)])
+        text = data.decode("utf-8")
     except OSError as exc:
         raise JourneyError([JourneyIssue(name, "(file)", exc.strerror or str(exc))]) from None
     except UnicodeDecodeError as exc:
@@ -65,15 +112,12 @@ def load_journey(file: str | Path) -> Journey:
 
 def parse_journey(text: str, name: str = "<journey>") -> Journey:
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)
+        document = yaml.load(text, Loader=_JourneyLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise JourneyError([JourneyIssue(name, where, f"invalid YAML: {problem}")]) from None
+        raise JourneyError([JourneyIssue(name, *_yaml_problem(exc, text))]) from None
     if not isinstance(document, dict):
         raise JourneyError([JourneyIssue(name, "(document)", "a journey must be a mapping of keys")])
-    if document.get("format") != FORMAT_VERSION:
+    if type(document.get("format")) is not int or document["format"] != FORMAT_VERSION:  # not true, not 1.0
         raise JourneyError([JourneyIssue(name, "format", f"unsupported format {document.get('format')!r}, expected 1")])
     try:
         spec = JourneySpec.model_validate(document)
@@ -85,12 +129,23 @@ def parse_journey(text: str, name: str = "<journey>") -> Journey:
     return Journey(spec)
 
 
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, str]:
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: it knows the position, not the line
+        line = text.count("\n", 0, exc.position)
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1)
+        return f"line {line + 1}, column {column + 1}", f"invalid YAML: character #x{exc.character:04x}: {exc.reason}"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
+    return where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
+
+
 def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key"
     if error["type"] == "missing":
         return "required key is missing"
-    return str(error["msg"]).removeprefix("Value error, ")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"invalid key: {message}" if error["loc"][-1:] == ("[key]",) else message
 
 
 def _duplicates(values: list[str]) -> set[str]:
@@ -147,15 +202,15 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
         if rule.track not in spec.tracks:
             yield f"{at}.track", f"unknown track {rule.track!r}"
         for question_id, accepted in rule.when.items():
-            asked = questions.get(question_id)
+            asked, where = questions.get(question_id), f"{at}.when.{path_part(question_id)}"
             if asked is None:
-                yield f"{at}.when.{question_id}", f"unknown question {question_id!r}"
+                yield where, f"unknown question {question_id!r}"
             elif not asked.is_choice:
-                yield f"{at}.when.{question_id}", "routing can only use choice questions"
+                yield where, "routing can only use choice questions"
             else:
                 for a, answer in enumerate(accepted):
                     if asked.option(answer) is None:
-                        yield f"{at}.when.{question_id}[{a}]", f"unknown answer {answer!r}"
+                        yield f"{where}[{a}]", f"unknown answer {answer!r}"
     if spec.routing.default not in spec.tracks:
         yield "routing.default", f"unknown track {spec.routing.default!r}"
 

@@ -10,17 +10,59 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
-from journeys.durations import format_duration, parse_duration
+from journeys.durations import MAX_DURATION, format_duration, parse_duration, within_bounds
+from journeys.telegram_html import HtmlError, plain_text
 
 FORMAT_VERSION = 1
+MAX_PATTERN_LENGTH = 200  # answers are matched against it on every message: keep it a validation, not a program
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _bounded(value: timedelta) -> timedelta:
+    if not timedelta(0) <= value <= MAX_DURATION:
+        raise ValueError(f"{format_duration(value)} is out of range: {within_bounds()}")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+def _time_of_day(value: object) -> object:
+    if isinstance(value, Time):
+        return value
+    if isinstance(value, int | float):  # YAML 1.1 reads an unquoted 10:00 as 600 (base 60)
+        raise ValueError('write times in quotes, e.g. "10:00": unquoted, YAML reads them as numbers')
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f'{value!r} is not a time of day: write it as "HH:MM", e.g. "10:00"')
+    return Time(int(match[1]), int(match[2]))
+
+
+def _telegram_html(value: str) -> str:
+    """Every text below is sent with parse_mode HTML as written (render.py adds only its own escaped parts)."""
+    try:
+        shown = plain_text(value)
+    except HtmlError as exc:
+        raise ValueError(f"not valid Telegram HTML: {exc}") from None
+    if not shown.strip():
+        raise ValueError("has no visible text: Telegram refuses an empty message")
+    return value
+
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(lambda v: v if isinstance(v, timedelta) else parse_duration(v)),
+    AfterValidator(_bounded),
     PlainSerializer(format_duration, return_type=str),
 ]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+TimeOfDay = Annotated[Time, BeforeValidator(_time_of_day)]
+HtmlText = Annotated[str, AfterValidator(_telegram_html)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 
 
@@ -31,8 +73,8 @@ class Strict(BaseModel):
 class Option(Strict):
     id: Identifier
     text: str = Field(min_length=1, max_length=64)
-    days: tuple[Annotated[int, Field(ge=1, le=7)], ...] | None = None  # planning: ISO weekdays, 1 = Monday
-    time: Time | None = None  # planning: local time of day to study
+    days: tuple[Annotated[int, Field(ge=1, le=7)], ...] | None = Field(default=None, min_length=1)  # ISO, 1 = Monday
+    time: TimeOfDay | None = None  # planning: local time of day to study
     timezone: str | None = None  # planning: the student's IANA time zone, e.g. Asia/Yekaterinburg
 
     @field_validator("timezone")
@@ -59,15 +101,15 @@ class PlanPart(StrEnum):
 
 class Question(Strict):
     id: Identifier
-    text: str = Field(min_length=1)
+    text: HtmlText = Field(min_length=1, max_length=1000)
     plan: PlanPart | None = None  # the answer sets the days or the time reminders come at
     options: tuple[Option, ...] = ()
     input: QuestionKind = QuestionKind.CHOICE
     required: bool = True
     min_length: int = Field(default=1, ge=0)
     max_length: int = Field(default=500, ge=1, le=4000)
-    pattern: str | None = None
-    error: str | None = None  # shown when free text fails validation
+    pattern: str | None = Field(default=None, max_length=MAX_PATTERN_LENGTH)
+    error: HtmlText | None = Field(default=None, max_length=1000)  # shown when free text fails validation
 
     @field_validator("pattern")
     @classmethod
@@ -75,7 +117,7 @@ class Question(Strict):
         if value is not None:
             try:
                 re.compile(value)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # a{4294967296}, groups nested too deep
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return value
 
@@ -88,7 +130,7 @@ class Question(Strict):
 
 
 class Survey(Strict):
-    intro: str | None = None
+    intro: HtmlText | None = Field(default=None, max_length=1000)  # sent with the welcome, in one message
     questions: tuple[Question, ...] = Field(min_length=1)
 
 
@@ -125,7 +167,7 @@ class Link(Strict):
 class Step(Strict):
     id: Identifier
     title: str = Field(min_length=1, max_length=120)
-    text: str = Field(min_length=1, max_length=3500)
+    text: HtmlText = Field(min_length=1, max_length=3500)
     media: Media | None = None
     link: Link | None = None
     button: str | None = Field(default=None, max_length=40)
@@ -133,27 +175,27 @@ class Step(Strict):
 
 class Stage(Strict):
     id: Identifier
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=120)  # shown above each step, in the same message
     steps: tuple[Step, ...] = Field(min_length=1)
 
 
 class Stall(Strict):
     """When a student counts as stalled: idle this long, or this many steps behind the expected pace."""
 
-    idle: Duration = timedelta(days=7)
-    behind: int = Field(default=2, ge=1)
+    idle: PositiveDuration = timedelta(days=7)
+    behind: int = Field(default=2, ge=1, le=1000)
 
 
 class Track(Strict):
-    title: str = Field(min_length=1)
-    intro: str | None = None  # said once when the track is assigned
+    title: str = Field(min_length=1, max_length=120)
+    intro: HtmlText | None = Field(default=None, max_length=1000)  # said once when the track is assigned
     steps: tuple[str, ...] = Field(min_length=1)
     stall: Stall | None = None  # overrides the journey's thresholds for this track
 
 
 class Nudge(Strict):
-    after: Duration  # idle time since the last progress (or the start)
-    text: str = Field(min_length=1, max_length=3000)
+    after: PositiveDuration  # idle time since the last progress (or the start)
+    text: HtmlText = Field(min_length=1, max_length=3000)
     offer_curator: bool = False  # adds a "write to a curator" button
 
 
@@ -166,7 +208,7 @@ class RewardTrigger(Strict):
 class Reward(Strict):
     id: Identifier
     when: RewardTrigger
-    text: str = Field(min_length=1, max_length=3000)
+    text: HtmlText = Field(min_length=1, max_length=3000)
     link: Link | None = None
     media: Media | None = None
     from_curator: bool = False
@@ -174,7 +216,7 @@ class Reward(Strict):
 
 class Schedule(Strict):
     quiet_hours: str | None = Field(default="22:00-09:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-    weekly_cap: int | None = Field(default=3, ge=1)  # proactive messages a week per student, rewards excepted
+    weekly_cap: int | None = Field(default=3, ge=1, le=100)  # proactive messages a week per student, rewards excepted
     holdout_percent: int = Field(default=0, ge=0, le=100)  # kept out of nudges to measure their effect
 
     @field_validator("quiet_hours")
@@ -197,17 +239,17 @@ class Cohort(Strict):
     schedule: CohortSchedule = CohortSchedule.IMMEDIATE
     # an enrollment closer than this to a start joins the next one
     cutoff: Duration = timedelta(days=7)
-    time: Time = Time(10, 0)
+    time: TimeOfDay = Time(10, 0)
 
 
 class JourneySpec(Strict):
     format: Literal[1]
     id: Identifier
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
     language: str = Field(default="ru", pattern=r"^[a-z]{2}$")
-    welcome: str = Field(min_length=1)
-    completion: str = Field(min_length=1)
-    pace: Duration = timedelta(weeks=1)
+    welcome: HtmlText = Field(min_length=1, max_length=3000)
+    completion: HtmlText = Field(min_length=1, max_length=3000)
+    pace: PositiveDuration = timedelta(weeks=1)
     cohort: Cohort = Cohort()
     survey: Survey
     routing: Routing
