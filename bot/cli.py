@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import Settings, SettingsError, load_settings
-from journeys.loader import JourneyError, load_journey
+from journeys.loader import JourneyError, JourneyIssue, load_journey
 
 EXIT_USAGE = 2
 
@@ -30,6 +30,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             journey = load_journey(file)
         except JourneyError as exc:
             problems += map(str, exc.issues)
+        except Exception as exc:  # a loader bug must not hide the other files' problems behind a traceback
+            bug = f"could not be checked ({type(exc).__name__}: {exc}): a bug in journeybot, please report it"
+            problems.append(str(JourneyIssue(str(file), "(document)", bug)))
         else:
             tracks = ", ".join(f"{t} ({len(journey.steps_of(t))} steps)" for t in journey.spec.tracks)
             print(f"{file}: ok — {journey.title}; tracks: {tracks}")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot import cli
 from bot.cli import main
 from bot.settings import ROOT
+from journeys.journey import Journey
 from journeys.loader import JourneyError, load_journey, parse_journey
 
 JOURNEYS = ROOT / "config" / "journeys"
@@ -355,3 +357,23 @@ def test_byte_order_mark_is_not_an_error(tmp_path: Path) -> None:
 )
 def test_edge_values_that_work_are_accepted(old: str, new: str) -> None:
     parse_journey(example_with(old, new), "edge.yaml")
+
+
+def test_validate_turns_a_loader_bug_into_a_line_and_checks_the_other_files(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_load = cli.load_journey
+
+    def load_or_crash(file: str) -> Journey:
+        if file == "crash.yaml":
+            raise RecursionError("maximum recursion depth exceeded\nin some frame")
+        return real_load(file)
+
+    monkeypatch.setattr(cli, "load_journey", load_or_crash)
+    assert main(["journey", "validate", "crash.yaml", str(JOURNEYS / "example.en.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "crash.yaml:(document):could not be checked (RecursionError: maximum recursion depth exceeded\\nin some "
+        "frame): a bug in journeybot, please report it"
+    ]
+    assert "example.en.yaml: ok" in out
