@@ -11,9 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 from journeys.journey import Journey
-from journeys.spec import FORMAT_VERSION, JourneySpec
+from journeys.spec import FORMAT_VERSION, JourneySpec, Question
 
-MAX_FILE_BYTES = 1_000_000  # a long course is a few dozen kB; this also stops at /dev/zero
+MAX_FILE_BYTES = 500_000  # a long course is a few dozen kB; PyYAML reads ~100 kB/s; this also stops /dev/zero
 MAX_DEPTH = 20  # a journey nests about 7 levels; deeper input is a mistake (and would exhaust the stack)
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # str.splitlines() breaks at each of these: an issue must stay on its line
@@ -153,11 +153,12 @@ def _duplicates(values: list[str]) -> set[str]:
 
 
 def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
-    questions = {q.id: q for q in spec.survey.questions}
+    questions: dict[str, Question] = {}
     for i, question in enumerate(spec.survey.questions):
         at = f"survey.questions[{i}]"
-        if [q.id for q in spec.survey.questions[:i]].count(question.id):
+        if question.id in questions:
             yield f"{at}.id", f"duplicate question id {question.id!r}"
+        questions.setdefault(question.id, question)
         if question.is_choice and not question.options:
             yield f"{at}.options", "a choice question needs at least one option"
         if not question.is_choice and question.options:
@@ -191,11 +192,13 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
         yield "stages", f"duplicate stage id {dup!r}"
 
     for track_id, track in spec.tracks.items():
+        listed: set[str] = set()
         for i, step_id in enumerate(track.steps):
             if step_id not in step_ids:
                 yield f"tracks.{track_id}.steps[{i}]", f"unknown step {step_id!r}"
-            elif track.steps.index(step_id) != i:
+            elif step_id in listed:
                 yield f"tracks.{track_id}.steps[{i}]", f"step {step_id!r} appears twice in the track"
+            listed.add(step_id)
 
     for r, rule in enumerate(spec.routing.rules):
         at = f"routing.rules[{r}]"

@@ -247,7 +247,7 @@ BROKEN: dict[str, tuple[str | bytes, str, str]] = {
     "format_two": (example_with("format: 1 ", "format: 2"), "format", "unsupported format 2"),
     "format_true": (example_with("format: 1 ", "format: true"), "format", "unsupported format True"),
     "format_text": (example_with("format: 1 ", 'format: "1"'), "format", "unsupported format '1'"),
-    "huge_file": (EXAMPLE_TEXT + "#" * 2_000_000 + "\n", "(file)", "larger than"),
+    "huge_file": (EXAMPLE_TEXT + "#" * 600_000 + "\n", "(file)", "larger than 500 kB"),
     # unknown keys and references to what does not exist
     "unknown_top_key": (EXAMPLE_TEXT + "colour: blue\n", "colour", "unknown key"),
     "unknown_nested_key": (example_with("behind: 2", "behind: 2\n  ahead: 1"), "stall.ahead", "unknown key"),
