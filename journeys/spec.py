@@ -17,6 +17,7 @@ from journeys.telegram_html import HtmlError, plain_text
 
 FORMAT_VERSION = 1
 MAX_PATTERN_LENGTH = 200  # answers are matched against it on every message: keep it a validation, not a program
+_WEB_URL = re.compile(r"https?://[^\s/?#]+\S*")  # Telegram refuses a URL without a host or with spaces
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
@@ -41,6 +42,12 @@ def _time_of_day(value: object) -> object:
     if match is None:
         raise ValueError(f'{value!r} is not a time of day: write it as "HH:MM", e.g. "10:00"')
     return Time(int(match[1]), int(match[2]))
+
+
+def _web_url(value: str) -> str:
+    if not _WEB_URL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a web address: write it as https://host/path, without spaces")
+    return value
 
 
 def _telegram_html(value: str) -> str:
@@ -156,12 +163,17 @@ class MediaKind(StrEnum):
 
 class Media(Strict):
     kind: MediaKind
-    url: str = Field(pattern=r"^(https?://|file:)")
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _reachable(cls, value: str) -> str:
+        return value if value.startswith("file:") and len(value) > 5 else _web_url(value)
 
 
 class Link(Strict):
     text: str = Field(min_length=1, max_length=64)
-    url: str = Field(pattern=r"^https?://")
+    url: Annotated[str, AfterValidator(_web_url)]
 
 
 class Step(Strict):

@@ -225,6 +225,21 @@ BROKEN: dict[str, tuple[str | bytes, str, str]] = {
         "survey.questions[3].options[0].timezone",
         "unknown time zone",
     ),
+    "link_url_with_space": (
+        example_with('url: "https://www.python.org/downloads/"', 'url: "https://www.python.org/down loads/"'),
+        "stages[0].steps[1].link.url",
+        "'https://www.python.org/down loads/' is not a web address",
+    ),
+    "link_url_without_host": (
+        example_with('url: "https://example.com/python-cheatsheet.pdf"', 'url: "https:///cheatsheet.pdf"'),
+        "rewards[2].link.url",
+        "'https:///cheatsheet.pdf' is not a web address",
+    ),
+    "media_url_with_newline": (
+        example_with('url: "https://example.com/videos/how-it-works.mp4"', 'url: "https://example.com/how\\nit.mp4"'),
+        "stages[0].steps[0].media.url",
+        "'https://example.com/how\\nit.mp4' is not a web address",
+    ),
     # the document itself
     "empty_file": ("", "(document)", "a journey must be a mapping of keys"),
     "only_comments": ("# nothing here\n", "(document)", "a journey must be a mapping of keys"),

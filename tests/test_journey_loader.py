@@ -208,7 +208,8 @@ def test_every_shape_problem_is_reported_at_once() -> None:
     assert sorted(issues_after(mutate)) == sorted(
         [
             f"{NAME}:pace:'soon' is not a duration: write it as 90s, 30m, 2h, 3d or 1w",
-            f"{NAME}:stages[0].steps[1].link.url:String should match pattern '^https?://'",
+            f"{NAME}:stages[0].steps[1].link.url:'ftp://python.org' is not a web address: "
+            "write it as https://host/path, without spaces",
             f"{NAME}:colour:unknown key",
         ]
     )
