@@ -12,8 +12,10 @@ from pydantic import ValidationError
 
 from journeys.journey import Journey
 from journeys.spec import FORMAT_VERSION, JourneySpec, Question
+from journeys.telegram_html import plain_text
 
 MAX_FILE_BYTES = 500_000  # a long course is a few dozen kB; PyYAML reads ~100 kB/s; this also stops /dev/zero
+ANSWERED_ROOM = 4096 - 100  # Telegram's message limit less «Question 3 of 4», the check mark and line breaks
 MAX_DEPTH = 20  # a journey nests about 7 levels; deeper input is a mistake (and would exhaust the stack)
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # str.splitlines() breaks at each of these: an issue must stay on its line
@@ -173,6 +175,16 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
             yield f"{at}.plan", "only a choice question can set the study plan"
         if question.min_length > question.max_length:
             yield f"{at}.min_length", "min_length is larger than max_length"
+        shown = len(plain_text(question.text))
+        if not question.is_choice and shown + question.max_length > ANSWERED_ROOM:
+            # the question's message is edited to show the answer under it
+            yield (
+                f"{at}.max_length",
+                (
+                    f"with the question's {shown} characters, an answer of {question.max_length} would not fit in one "
+                    f"Telegram message: keep both under {ANSWERED_ROOM}"
+                ),
+            )
         seen_options: set[str] = set()
         for o, option in enumerate(question.options):
             if option.id in seen_options:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
 from bot.cli import main
 from bot.settings import ROOT
 from journeys.journey import Journey
@@ -377,14 +376,12 @@ def test_edge_values_that_work_are_accepted(old: str, new: str) -> None:
 def test_validate_turns_a_loader_bug_into_a_line_and_checks_the_other_files(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real_load = cli.load_journey
-
     def load_or_crash(file: str) -> Journey:
         if file == "crash.yaml":
             raise RecursionError("maximum recursion depth exceeded\nin some frame")
-        return real_load(file)
+        return load_journey(file)
 
-    monkeypatch.setattr(cli, "load_journey", load_or_crash)
+    monkeypatch.setattr("bot.cli.load_journey", load_or_crash)
     assert main(["journey", "validate", "crash.yaml", str(JOURNEYS / "example.en.yaml")]) == 2
     out, err = capsys.readouterr()
     assert err.splitlines() == [
