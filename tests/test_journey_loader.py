@@ -10,7 +10,7 @@ import yaml
 
 from bot.settings import ROOT
 from journeys.journey import Journey, check_text
-from journeys.loader import JourneyError, load_journey, parse_journey
+from journeys.loader import JourneyError, JourneyIssue, format_path, load_journey, parse_journey
 from journeys.spec import Question
 
 JOURNEYS = ROOT / "config" / "journeys"
@@ -229,6 +229,31 @@ def test_invalid_yaml_reports_a_line() -> None:
 
 def test_a_document_that_is_not_a_mapping() -> None:
     assert issues_of("- just\n- a list\n") == [f"{NAME}:(document):a journey must be a mapping of keys"]
+
+
+def test_an_issue_is_one_line_whatever_its_file_path_and_message_hold() -> None:
+    issue = JourneyIssue("odd\nname.yaml", "tracks.'a\\nb'", "bad\r\nvalue\u2028here\x85")
+    assert str(issue) == "odd\\nname.yaml:tracks.'a\\nb':bad\\r\\nvalue\\u2028here\\x85"
+    assert len(str(issue).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("loc", "path"),
+    [
+        (("tracks", "novice", "steps", 2), "tracks.novice.steps[2]"),
+        (("tracks", "Big Track", "[key]"), "tracks.'Big Track'"),
+        (("routing", "rules", 0, "when", "a\nb"), "routing.rules[0].when.'a\\nb'"),
+        (("a:b",), "'a:b'"),
+        ((), "(document)"),
+    ],
+)
+def test_path_quotes_keys_that_are_not_plain_names(loc: tuple[int | str, ...], path: str) -> None:
+    assert format_path(loc) == path
+
+
+def test_a_key_that_is_not_text_is_named_as_written() -> None:
+    (issue,) = issues_of("format: 1\nyes: 1\n")
+    assert issue == f"{NAME}:line 2, column 1:invalid YAML: a key must be text: put yes in quotes"
 
 
 # --- routing ------------------------------------------------------------------------------------------
