@@ -178,13 +178,8 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
         shown = len(plain_text(question.text))
         if not question.is_choice and shown + question.max_length > ANSWERED_ROOM:
             # the question's message is edited to show the answer under it
-            yield (
-                f"{at}.max_length",
-                (
-                    f"with the question's {shown} characters, an answer of {question.max_length} would not fit in one "
-                    f"Telegram message: keep both under {ANSWERED_ROOM}"
-                ),
-            )
+            both = f"with the question's {shown} characters, an answer of {question.max_length}"
+            yield f"{at}.max_length", f"{both} would not fit in one Telegram message: keep both under {ANSWERED_ROOM}"
         seen_options: set[str] = set()
         for o, option in enumerate(question.options):
             if option.id in seen_options:
