@@ -1,0 +1,140 @@
+"""The relay between students and curators, in a forum topic and in a plain group."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.callbacks import AskCurator
+from bot.db.models import CuratorTopic, OutboxStatus
+from bot.standin import BotAPIStandIn
+from journeys.clock import ManualClock
+from tests.curator_world import (
+    GROUP,
+    Desk,
+    alert_message,
+    alerts,
+    data,
+    desk_world,
+    onboard,
+    outbox_rows,
+    raise_alert,
+    stalled,
+)
+
+
+@pytest.fixture
+async def desk(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[Desk]:
+    async for world in desk_world(database_url, standin, clock, forum=False):
+        yield world
+
+
+@pytest.fixture
+async def forum(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[Desk]:
+    async for world in desk_world(database_url, standin, clock, forum=True):
+        yield world
+
+
+async def test_relay_both_ways_in_a_forum_topic(forum: Desk) -> None:
+    alice = forum.student()
+    await onboard(alice)
+    await alice.send("/curator")
+    assert "Write your question in one message" in (alice.last.text or "")  # type: ignore[union-attr]
+    await alice.send("How do I install Python on Windows?")
+    confirmation = alice.last
+    assert confirmation is not None and "Passed on to the curators" in (confirmation.text or "")
+    assert confirmation.raw.get("reply_to_message")  # a reply to the question itself
+    await forum.drain()
+    async with forum.app.uow() as uow:
+        [topic] = await uow.session.scalars(select(CuratorTopic))
+    thread = topic.thread_id
+    assert forum.group_messages(thread_id=thread)[-1].text == "How do I install Python on Windows?"
+
+    # the question was one message: the next one is an ordinary message again
+    await alice.send("thanks")
+    assert len(await outbox_rows(forum, "relay")) == 1
+
+    await forum.bob.send("Use the installer from python.org", chat_id=GROUP, message_thread_id=thread)
+    forum.standin.push_message(
+        forum.bob, GROUP, photo=b"\xff\xd8 screenshot", caption="Like this", message_thread_id=thread
+    )
+    await forum.standin.settle()
+    await forum.drain()
+    answers = alice.new_messages()
+    assert [m.text for m in answers[-2:]] == ["Use the installer from python.org", "Like this"]
+    assert answers[-1].media_kind == "photo"
+    delivered = [m for m in forum.group_messages(thread_id=thread) if (m.text or "").startswith("✓ Delivered")]
+    assert [m.text for m in delivered] == ["✓ Delivered to Alice Smith"] * 2
+    rows = await outbox_rows(forum, "reply")
+    assert [r.priority for r in rows] == [0, 0] and all(r.status is OutboxStatus.SENT for r in rows)
+
+
+async def test_relay_in_a_plain_group_through_replies(desk: Desk) -> None:
+    alice = desk.student()
+    enrollment_id = await stalled(desk, alice)
+    # the nudge's "write to a curator" button
+    last = alice.last
+    assert last is not None
+    desk.standin.push_callback(alice, last.message_id, alice.id, AskCurator(enrollment=enrollment_id).pack())
+    await desk.standin.settle()
+    assert "Write your question in one message" in (alice.last.text or "")  # type: ignore[union-attr]
+    await alice.send_photo(caption="This error")
+    await desk.drain()
+    header, copy = desk.group_messages()
+    assert header.text == "❓ Question from Alice Smith @alice"
+    assert copy.media_kind == "photo" and copy.text == "This error"
+
+    # ordinary staff talk is not relayed
+    await desk.carol.send("coffee?", chat_id=GROUP)
+    await desk.bob.send("Reinstall the package", chat_id=GROUP, reply_to_message_id=copy.message_id)
+    await desk.drain()
+    assert (alice.last.text if alice.last else None) == "Reinstall the package"
+    assert len(await outbox_rows(desk, "reply")) == 1
+    note = desk.group_messages()[-1]
+    assert note.text == "✓ Delivered to Alice Smith"
+    assert note.raw["reply_to_message"]["text"] == "Reinstall the package"
+
+    # a reply to the alert message reaches the student too
+    await raise_alert(desk, enrollment_id)
+    await desk.drain()
+    message = await alert_message(desk)
+    [alert] = await alerts(desk)
+    assert await desk.press(desk.bob, message, data(alert, "write")) == (
+        "Reply to the alert message: your reply goes to Alice Smith."
+    )
+    await desk.bob.send("Are you still with us?", chat_id=GROUP, reply_to_message_id=message.message_id)
+    await desk.drain()
+    assert (alice.last.text if alice.last else None) == "Are you still with us?"
+
+
+async def test_a_reply_that_cannot_reach_the_student_is_reported_under_it(forum: Desk) -> None:
+    alice = forum.student()
+    await onboard(alice)
+    await alice.send("/curator")
+    await alice.send("Is the webinar recorded?")
+    await forum.drain()
+    async with forum.app.uow() as uow:
+        [topic] = await uow.session.scalars(select(CuratorTopic))
+    thread = topic.thread_id
+
+    forum.standin.block(alice.id)
+    await forum.bob.send("Yes, the link is in the course", chat_id=GROUP, message_thread_id=thread)
+    await forum.drain()
+    note = forum.group_messages(thread_id=thread)[-1]
+    assert note.text == "✗ Not delivered to Alice Smith: they blocked the bot or deleted their account"
+    assert note.raw["reply_to_message"]["text"] == "Yes, the link is in the course"
+    async with forum.app.uow() as uow:
+        student = await uow.students.by_telegram_id(alice.id)
+        assert student is not None and student.blocked_at is not None
+
+    # another refusal: the curator is told Telegram's reason
+    forum.standin.unblock(alice.id)
+    forum.standin.fail_next("copyMessage", status=400, description="Bad Request: message to copy not found")
+    await forum.bob.send("Here it is again", chat_id=GROUP, message_thread_id=thread)
+    await forum.drain()
+    assert forum.group_messages(thread_id=thread)[-1].text == (
+        "✗ Not delivered to Alice Smith: Bad Request: message to copy not found"
+    )
+    rows = await outbox_rows(forum, "reply")
+    assert [r.status for r in rows] == [OutboxStatus.FAILED, OutboxStatus.FAILED]
+    assert [m.text for m in forum.group_messages(thread_id=thread) if (m.text or "").startswith("✓")] == []
