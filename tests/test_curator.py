@@ -23,6 +23,7 @@ from tests.curator_world import (
     alerts,
     data,
     desk_world,
+    onboard,
     outbox_rows,
     raise_alert,
     stalled,
@@ -266,3 +267,39 @@ async def test_a_staff_curator_outside_the_group_may_take_alerts(desk: Desk) -> 
     assert await desk.press(desk.outsider, message, data(alert, "take")) != "Only curators can use these buttons."
     [taken] = await alerts(desk)
     assert taken.taken_by == OUTSIDER
+
+
+async def stall_at_once(desk: Desk, enrollment_ids: list[int]) -> None:
+    """Their stall deadline is now: the next tick's stall detection finds them all in one batch."""
+    async with desk.app.uow() as uow:
+        for enrollment_id in enrollment_ids:
+            enrollment = await uow.enrollments.get(enrollment_id)
+            assert enrollment is not None
+            enrollment.stall_at = desk.clock.now()
+        await uow.commit()
+
+
+async def test_many_students_stalling_in_one_tick_each_get_an_alert_and_later_ticks_keep_working(desk: Desk) -> None:
+    # more inserts over one pooled connection than asyncpg's and PostgreSQL's plan-caching thresholds (5)
+    students = [desk.student(5000 + i, f"Student{i}", username=f"s{i}") for i in range(36)]
+    enrollments = []
+    for student in students:
+        await onboard(student)
+        async with desk.app.uow() as uow:
+            record = await uow.students.by_telegram_id(student.id)
+            assert record is not None
+            enrollment = await uow.enrollments.current(record.id, desk.app.journey.id)
+            assert enrollment is not None
+            enrollments.append(enrollment.id)
+
+    await stall_at_once(desk, enrollments[:30])
+    await desk.app.ticker.tick()
+    assert len(await alerts(desk)) == 30
+    for later in (enrollments[30:33], enrollments[33:]):
+        desk.clock.advance(timedelta(minutes=1))
+        await stall_at_once(desk, later)
+        await desk.app.ticker.tick()
+    assert len(await alerts(desk)) == 36
+    await desk.drain()
+    posted = [m for m in desk.group_messages() if "Student stalled" in (m.text or "")]
+    assert len(posted) == 36

@@ -25,6 +25,7 @@ from bot.curator.cards import Facts
 from bot.curator.permissions import Curators
 from bot.curator.topics import Forums, Topics, forget, link, linked_student, topic_student
 from bot.db.models import (
+    ALERT_UNRESOLVED,
     Alert,
     AlertStatus,
     CuratorTopic,
@@ -139,7 +140,7 @@ class CuratorDesk:
                 reasons=reasons,
                 opened_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["enrollment_id"], index_where=Alert.status != AlertStatus.RESOLVED)
+            .on_conflict_do_nothing(index_elements=["enrollment_id"], index_where=ALERT_UNRESOLVED)
             .returning(Alert.id)
         )
         alert_id = await session.scalar(statement)

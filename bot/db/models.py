@@ -227,6 +227,11 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+# The partial unique index's predicate as literal SQL. An upsert must name it the same way: PostgreSQL infers
+# the arbiter index from a bound parameter only while it plans with concrete values (the first five runs).
+ALERT_UNRESOLVED = text("status != 'resolved'")
+
+
 class Alert(Base):
     """A stalled student brought to the curators. At most one unresolved alert per enrollment."""
 
@@ -236,8 +241,8 @@ class Alert(Base):
             "uq_alerts_one_unresolved",
             "enrollment_id",
             unique=True,
-            sqlite_where=text("status != 'resolved'"),
-            postgresql_where=text("status != 'resolved'"),
+            sqlite_where=ALERT_UNRESOLVED,
+            postgresql_where=ALERT_UNRESOLVED,
         ),
         Index("ix_alerts_status_snoozed", "status", "snoozed_until"),
     )
