@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot.curator.topics import linked_student
 from bot.db.models import CuratorTopic, OutboxStatus
 from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
@@ -16,6 +17,7 @@ from tests.curator_world import (
     alerts,
     data,
     desk_world,
+    onboard,
     outbox_rows,
     raise_alert,
     stalled,
@@ -87,7 +89,33 @@ async def test_deleted_topic_is_recreated_once(forum: Desk) -> None:
         [topic] = await uow.session.scalars(select(CuratorTopic))
     assert topic.thread_id not in (None, old)
     assert len(forum.standin.calls_to("createForumTopic")) == 2
-    [card, question] = forum.group_messages(thread_id=topic.thread_id)
+    # the new topic's card is queued when the topic is created, so it follows the message that created it
+    [question, card] = forum.group_messages(thread_id=topic.thread_id)
     assert question.text == "Anyone there?" and "Student card" in (card.text or "")
+    assert forum.standin.chats[GROUP].pinned[-1] == card.message_id
     [row] = await outbox_rows(forum, "relay")
     assert row.status is OutboxStatus.SENT
+
+
+async def test_student_card_is_sent_through_the_outbox_waits_out_a_429_and_is_pinned(forum: Desk) -> None:
+    alice = forum.student()
+    await onboard(alice)
+    async with forum.app.uow() as uow:
+        student = await uow.students.by_telegram_id(alice.id)
+        assert student is not None
+    forum.standin.fail_next("sendMessage", chat_id=GROUP, retry_after=1)
+
+    thread = await forum.app.desk.topics.ensure(GROUP, student.id)
+    await forum.drain()
+    [card] = forum.group_messages(thread_id=thread)
+    assert "Student card" in (card.text or "") and "Alice Smith" in (card.text or "")
+    assert forum.standin.chats[GROUP].pinned == [card.message_id]
+    refused, sent = [c for c in forum.standin.calls_to("sendMessage") if c.chat_id == GROUP]
+    assert refused.status == 429 and sent.ok
+    assert sent.at - refused.at >= 1.0  # Telegram said "retry after 1"
+    [row] = await outbox_rows(forum, "student_card")
+    assert row.key == f"card:{GROUP}:{thread}" and row.status is OutboxStatus.SENT
+    async with forum.app.uow() as uow:
+        [topic] = await uow.session.scalars(select(CuratorTopic))
+        assert topic.card_message_id == card.message_id
+        assert await linked_student(uow.session, GROUP, card.message_id) == student.id

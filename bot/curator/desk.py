@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.curator import cards
 from bot.curator.cards import Facts
 from bot.curator.permissions import Curators
-from bot.curator.topics import Forums, Topics, forget, link, linked_student, topic_student
+from bot.curator.topics import CARD, Forums, Topics, forget, link, linked_student, topic_student
 from bot.db.models import (
     ALERT_UNRESOLVED,
     Alert,
@@ -98,7 +98,7 @@ class CuratorDesk:
         self.staff = StaffDirectory(settings.admin_ids)
         self.curators = Curators(bot, self.chat_id, settings.admin_ids, staff=self._curates)
         self.forums = Forums(bot)
-        self.topics = Topics(uow_factory, bot, self._describe, clock.now)
+        self.topics = Topics(uow_factory, bot, self._describe, clock.now, wake=lambda: self.wake())
         self.wake: Callable[[], None] = lambda: None
         if self.chat_id is None:
             log.warning("CURATOR_CHAT_ID is not set: curator alerts, topics and /curator are off")
@@ -116,6 +116,7 @@ class CuratorDesk:
         sender.add_hook(ALERT, before=self._into_topic, after=self._alert_sent)
         sender.add_hook(RELAY, before=self._into_topic, after=self._relay_sent)
         sender.add_hook(REPLY, after=self._reply_sent, failed=self._reply_failed)
+        sender.add_hook(CARD, after=self.topics.card_sent)
         self.wake = sender.wake
 
     # ----- alerts --------------------------------------------------------------------------------

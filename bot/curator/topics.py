@@ -3,6 +3,7 @@
 Telegram cannot list topics, so the thread id lives in CuratorTopic. The (chat, student) row is claimed
 first with insert-ignore and committed; only the claimer calls createForumTopic, everyone else waits
 for the stored id. Each step is its own short transaction, so no lock is held during a Telegram call.
+The student card is queued with the thread id, so the outbox sends it (waiting out 429s, retrying) and pins it.
 """
 
 import asyncio
@@ -12,13 +13,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import CuratorTopic, RelayLink
+from bot.db.models import CuratorTopic, OutboxMessage, Priority, RelayLink
 from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
+from bot.outbox.messages import Out
+from bot.outbox.queue import enqueue
 from bot.telegram_errors import TelegramFailure, classify
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 FORUM_TTL = 600.0  # seconds: a group turned into a forum (or back) is noticed within ten minutes
 CLAIM_WAIT = 20.0  # seconds a racer waits for the claimer to store the thread id
 POLL = 0.1
+CARD, CARD_PIN = "student_card", "student_card_pin"  # outbox kinds: the card, then its pin
 
 # student id → (topic name, pinned card text)
 Describe = Callable[[int], Awaitable[tuple[str, str]]]
@@ -58,12 +62,17 @@ class Forums:
 
 class Topics:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, bot: Bot, describe: Describe, now: Callable[[], datetime]
+        self,
+        uow_factory: UnitOfWorkFactory,
+        bot: Bot,
+        describe: Describe,
+        now: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
-        self._uow, self.bot, self.describe, self.now = uow_factory, bot, describe, now
+        self._uow, self.bot, self.describe, self.now, self.wake = uow_factory, bot, describe, now, wake
 
     async def ensure(self, chat_id: int, student_id: int) -> int:
-        """The student's thread id in the chat, creating the topic (and its pinned card) the first time."""
+        """The student's thread id in the chat, creating the topic (and queuing its card) the first time."""
         deadline = time.monotonic() + CLAIM_WAIT
         while True:
             async with self._uow() as uow:
@@ -97,32 +106,50 @@ class Topics:
             await self._release_student(chat_id, student_id)
             raise
         thread_id = created.message_thread_id
+        now = self.now()
         async with self._uow() as uow:
             await uow.session.execute(
                 update(CuratorTopic)
                 .where(CuratorTopic.chat_id == chat_id, CuratorTopic.student_id == student_id)
                 .values(thread_id=thread_id)
             )
+            await enqueue(
+                uow.session,
+                key=f"card:{chat_id}:{thread_id}",
+                kind=CARD,
+                chat_id=chat_id,
+                messages=[Out.text(card)],
+                due_at=now,
+                now=now,
+                priority=Priority.URGENT,
+                extra={"thread_id": thread_id, "curator_student": student_id},
+            )
             await uow.commit()
-        await self._pin_card(chat_id, student_id, thread_id, card)
+        self.wake()
         return thread_id
 
-    async def _pin_card(self, chat_id: int, student_id: int, thread_id: int, card: str) -> None:
-        # the topic is usable without its card: a failure here is logged, not retried
-        try:
-            message = await self.bot.send_message(chat_id, card, message_thread_id=thread_id)
-            await self.bot.pin_chat_message(chat_id, message.message_id, disable_notification=True)
-        except TelegramAPIError as e:
-            log.warning("student card for student %s in %s: %s", student_id, chat_id, e)
+    async def card_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+        """The card is in the topic: remember it, let replies to it reach the student, and pin it."""
+        if not ids:
             return
-        async with self._uow() as uow:
-            await uow.session.execute(
-                update(CuratorTopic)
-                .where(CuratorTopic.chat_id == chat_id, CuratorTopic.student_id == student_id)
-                .values(card_message_id=message.message_id)
-            )
-            await link(uow.session, chat_id, message.message_id, student_id, self.now())
-            await uow.commit()
+        thread_id, student_id, now = int(row.payload["thread_id"]), int(row.payload["curator_student"]), self.now()
+        await session.execute(
+            update(CuratorTopic)
+            .where(CuratorTopic.chat_id == row.chat_id, CuratorTopic.thread_id == thread_id)
+            .values(card_message_id=ids[-1])
+        )
+        await link(session, row.chat_id, ids[-1], student_id, now)
+        await enqueue(
+            session,
+            key=f"card_pin:{row.chat_id}:{thread_id}",
+            kind=CARD_PIN,
+            chat_id=row.chat_id,
+            messages=[Out.pin(ids[-1])],
+            due_at=now,
+            now=now,
+            priority=Priority.URGENT,
+        )
+        self.wake()
 
     async def _release(self, claim_id: int) -> None:
         async with self._uow() as uow:

@@ -17,9 +17,11 @@ METHODS = frozenset(
         "copy_message",
         "send_media_group",
         "edit_message_text",
+        "pin_chat_message",
     }
 )
-EDITS = frozenset({"edit_message_text"})  # change a message in place: it has no thread to go into
+# act on a sent message in place: they have no thread to go into
+EDITS = frozenset({"edit_message_text", "pin_chat_message"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class Out:
         if markup is not None:
             params["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
         return cls("edit_message_text", params)
+
+    @classmethod
+    def pin(cls, message_id: int) -> "Out":
+        """Pins a sent message without notifying the chat's members."""
+        return cls("pin_chat_message", {"message_id": message_id, "disable_notification": True})
 
     @classmethod
     def copy(cls, from_chat_id: int, message_id: int, **params: Any) -> "Out":
