@@ -88,7 +88,9 @@ class App:
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
         self.ticker.after_tick.append(self.sender.wake)
-        self.desk = CuratorDesk(settings, self.uow, self.bot, self.journey, self.translations, self.clock)
+        self.desk = CuratorDesk(
+            settings, self.uow, self.bot, self.journey, self.translations, self.clock, self.engagement.stall_reasons
+        )
         self.path.progress_listeners.append(self.desk)  # progress resolves the student's alert
         self.engagement.desk, self.engagement.curator_on = self.desk, self.desk.enabled
         self.desk.register(self.ticker, self.sender)

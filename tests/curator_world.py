@@ -75,17 +75,35 @@ async def onboard(student: FakeUser) -> None:
     await student.click("Yes, I know the format")
 
 
-async def stalled(desk: Desk, student: FakeUser) -> int:
-    """An active student marked stalled (as the stall detection would), without an alert yet."""
-    await onboard(student)
+async def enrollment_of(desk: Desk, student: FakeUser) -> int:
     async with desk.app.uow() as uow:
         record = await uow.students.by_telegram_id(student.id)
         assert record is not None
         enrollment = await uow.enrollments.current(record.id, desk.app.journey.id)
         assert enrollment is not None
+        return enrollment.id
+
+
+async def stalled(desk: Desk, student: FakeUser) -> int:
+    """An active student marked stalled (as the stall detection would), without an alert yet."""
+    await onboard(student)
+    enrollment_id = await enrollment_of(desk, student)
+    async with desk.app.uow() as uow:
+        enrollment = await uow.enrollments.get(enrollment_id)
+        assert enrollment is not None
         enrollment.stalled_at = desk.clock.now()
         await uow.commit()
-        return enrollment.id
+    return enrollment_id
+
+
+async def stall_at_once(desk: Desk, enrollment_ids: list[int]) -> None:
+    """Their stall deadline is now: the next tick's stall detection finds them all in one batch."""
+    async with desk.app.uow() as uow:
+        for enrollment_id in enrollment_ids:
+            enrollment = await uow.enrollments.get(enrollment_id)
+            assert enrollment is not None
+            enrollment.stall_at = desk.clock.now()
+        await uow.commit()
 
 
 async def raise_alert(desk: Desk, enrollment_id: int) -> bool:

@@ -23,9 +23,11 @@ from tests.curator_world import (
     alerts,
     data,
     desk_world,
+    enrollment_of,
     onboard,
     outbox_rows,
     raise_alert,
+    stall_at_once,
     stalled,
 )
 
@@ -171,6 +173,30 @@ async def test_snoozed_alert_returns_after_a_day_while_still_stalled(desk: Desk)
     assert await desk.press(desk.bob, first, data(alert, "take")) == "This button is no longer active."
 
 
+async def test_a_returning_snoozed_alert_shows_the_idle_time_and_reasons_as_of_its_return(desk: Desk) -> None:
+    alice = desk.student()
+    await onboard(alice)
+    enrollment_id = await enrollment_of(desk, alice)
+    desk.clock.advance(3 * DAY)
+    await stall_at_once(desk, [enrollment_id])
+    await desk.app.ticker.tick()
+    await desk.drain()
+    [alert] = await alerts(desk)
+    assert alert.reasons["idle_days"] == 3.0
+    first = await alert_message(desk)
+    assert "Idle: 3.0 days" in (first.text or "")
+    await desk.press(desk.bob, first, data(alert, "s1"))
+
+    desk.clock.advance(DAY + timedelta(hours=1))
+    await desk.job("return_snoozed")
+    await desk.drain()
+    back = await alert_message(desk)
+    assert back.message_id != first.message_id
+    assert "Idle: 4.0 days" in (back.text or "") and "Idle: 3.0" not in (back.text or "")
+    [alert] = await alerts(desk)
+    assert alert.reasons["idle_days"] == 4.0  # what the group sees is what is stored
+
+
 async def test_snoozed_alert_does_not_return_when_the_student_progressed(desk: Desk) -> None:
     alice = desk.student()
     await raise_alert(desk, await stalled(desk, alice))
@@ -269,28 +295,13 @@ async def test_a_staff_curator_outside_the_group_may_take_alerts(desk: Desk) -> 
     assert taken.taken_by == OUTSIDER
 
 
-async def stall_at_once(desk: Desk, enrollment_ids: list[int]) -> None:
-    """Their stall deadline is now: the next tick's stall detection finds them all in one batch."""
-    async with desk.app.uow() as uow:
-        for enrollment_id in enrollment_ids:
-            enrollment = await uow.enrollments.get(enrollment_id)
-            assert enrollment is not None
-            enrollment.stall_at = desk.clock.now()
-        await uow.commit()
-
-
 async def test_many_students_stalling_in_one_tick_each_get_an_alert_and_later_ticks_keep_working(desk: Desk) -> None:
     # more inserts over one pooled connection than asyncpg's and PostgreSQL's plan-caching thresholds (5)
     students = [desk.student(5000 + i, f"Student{i}", username=f"s{i}") for i in range(36)]
     enrollments = []
     for student in students:
         await onboard(student)
-        async with desk.app.uow() as uow:
-            record = await uow.students.by_telegram_id(student.id)
-            assert record is not None
-            enrollment = await uow.enrollments.current(record.id, desk.app.journey.id)
-            assert enrollment is not None
-            enrollments.append(enrollment.id)
+        enrollments.append(await enrollment_of(desk, student))
 
     await stall_at_once(desk, enrollments[:30])
     await desk.app.ticker.tick()

@@ -7,7 +7,7 @@ button press are sent directly by the handler.
 
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -57,6 +57,9 @@ ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message stil
 OVERDUE = timedelta(hours=24)
 REPAIR_BATCH = 20
 
+# why an enrollment counts as stalled at a moment (the engagement's stall detection decides it)
+StallReasons = Callable[[UnitOfWork, Enrollment, datetime], Awaitable[dict[str, object]]]
+
 
 class Ask(StrEnum):
     OFF = "off"  # no curator chat configured
@@ -90,8 +93,10 @@ class CuratorDesk:
         journey: Journey,
         translations: Translations,
         clock: Clock,
+        stall_reasons: StallReasons,
     ) -> None:
         self.chat_id = settings.curator_chat_id
+        self.stall_reasons = stall_reasons
         self._uow, self.journey, self.clock, self.tz = uow_factory, journey, clock, settings.tz
         self.digest_at = settings.digest_at
         self.t = translations.get(journey.spec.language)  # the group speaks the school's language
@@ -327,6 +332,8 @@ class CuratorDesk:
                 alert.status, alert.snoozed_until = AlertStatus.OPEN, None
                 alert.taken_by = alert.taken_by_name = alert.taken_at = None
                 alert.opened_at = now  # "untaken for a day" counts from its return
+                # idle time and pace as of today, not as of the day it was raised
+                alert.reasons = dict(await self.stall_reasons(uow, enrollment, now))
                 await session.flush()
                 await self._post(
                     session, alert, student, enrollment, f"alert:{alert.id}:back:{ended:%Y%m%d%H%M%S}", now

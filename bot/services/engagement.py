@@ -207,15 +207,19 @@ class Engagement:
             order=Enrollment.stall_at,
         )
         for enrollment, student in due:
-            state = await self._pace(uow, enrollment)
-            exhausted = bool(self.journey.spec.nudges) and enrollment.nudge_rung >= len(self.journey.spec.nudges)
-            reasons = stall_reasons(state, self.journey.spec.pace, now, ladder_exhausted=exhausted)
+            reasons = await self.stall_reasons(uow, enrollment, now)
             enrollment.stalled_at = now
             enrollment.stall_at = None
             uow.events.record("stalled", now, student_id=student.id, enrollment_id=enrollment.id, **reasons)
             if self.desk is not None:
                 await self.desk.raise_alert(uow, student, enrollment, reasons, now)
         return len(due)
+
+    async def stall_reasons(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> dict[str, object]:
+        """Why the student counts as stalled at `now` (idle days, steps behind, reminders used up)."""
+        state = await self._pace(uow, enrollment)
+        exhausted = bool(self.journey.spec.nudges) and enrollment.nudge_rung >= len(self.journey.spec.nudges)
+        return stall_reasons(state, self.journey.spec.pace, now, ladder_exhausted=exhausted)
 
     # --- helpers ---------------------------------------------------------------------------------
 
