@@ -28,7 +28,9 @@ from bot.db.models import (
     ALERT_UNRESOLVED,
     Alert,
     AlertStatus,
+    CuratorDigest,
     CuratorTopic,
+    DigestDecision,
     Enrollment,
     OutboxMessage,
     OutboxStatus,
@@ -37,6 +39,7 @@ from bot.db.models import (
 )
 from bot.db.repositories import EnrollmentRepository
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.db.upsert import insert_ignore
 from bot.i18n import Translations, Translator
 from bot.outbox.messages import Out
 from bot.outbox.queue import WAITING, enqueue
@@ -55,6 +58,7 @@ log = logging.getLogger(__name__)
 ALERT, RELAY, REPLY, NOTE, EDIT, DIGEST = "alert", "relay", "reply", "curator_note", "alert_edit", "digest"
 ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message still counts as the question
 OVERDUE = timedelta(hours=24)
+DIGEST_WINDOW = timedelta(hours=1)  # a digest not decided (or not sent) this long after DIGEST_TIME is skipped
 REPAIR_BATCH = 20
 
 # why an enrollment counts as stalled at a moment (the engagement's stall detection decides it)
@@ -99,6 +103,9 @@ class CuratorDesk:
         self.stall_reasons = stall_reasons
         self._uow, self.journey, self.clock, self.tz = uow_factory, journey, clock, settings.tz
         self.digest_at = settings.digest_at
+        # wide enough for two ticks, whatever the clock speed: a fast clock must not tick past the window
+        ticks = timedelta(seconds=2 * settings.scheduler_tick_seconds * settings.clock_speed)
+        self.digest_window = max(DIGEST_WINDOW, ticks)
         self.t = translations.get(journey.spec.language)  # the group speaks the school's language
         self.staff = StaffDirectory(settings.admin_ids)
         self.curators = Curators(bot, self.chat_id, settings.admin_ids, staff=self._curates)
@@ -346,25 +353,44 @@ class CuratorDesk:
         self.wake()
 
     async def queue_digest(self, uow: UnitOfWork, now: datetime) -> None:
-        """Once per local day, when the journey clock passes DIGEST_TIME."""
+        """At most one digest a local day: decided once, at the first tick in DIGEST_TIME's window."""
+        if self.chat_id is None:
+            return
+        session = uow.session
         local = now.astimezone(self.tz)
-        if self.chat_id is None or local.time() < self.digest_at:
-            return
-        key = f"digest:{local.date().isoformat()}"
-        if await uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
-            return
-        stats = await self._digest_stats(uow.session, now)
-        if not (stats.unresolved or stats.resolved_yesterday):
-            return  # a quiet day: nothing for the curators to read
-        # only today's numbers matter: a digest still waiting from an earlier day is dropped
-        await uow.session.execute(
+        opens = datetime.combine(local.date(), self.digest_at, self.tz)
+        # a digest the sender could not send within its window is not sent late
+        await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.kind == DIGEST, OutboxMessage.status.in_(WAITING))
-            .values(status=OutboxStatus.CANCELLED, last_error="superseded by a newer digest")
+            .where(
+                OutboxMessage.kind == DIGEST,
+                OutboxMessage.status.in_(WAITING),
+                OutboxMessage.due_at < now - self.digest_window,
+            )
+            .values(status=OutboxStatus.CANCELLED, last_error="past its time window")
         )
+        if local < opens:
+            return
+        decided = select(CuratorDigest.id).where(
+            CuratorDigest.chat_id == self.chat_id, CuratorDigest.day == opens.date()
+        )
+        if await session.scalar(decided) is not None:
+            return
+        stats = None
+        if now - opens >= self.digest_window:
+            decision = DigestDecision.MISSED
+        else:
+            stats = await self._digest_stats(session, now)
+            decision = DigestDecision.QUEUED if stats.unresolved or stats.resolved_yesterday else DigestDecision.QUIET
+        values = {"chat_id": self.chat_id, "day": opens.date(), "decision": decision.value, "decided_at": now}
+        # of two instances ticking at once, one decides
+        if not await insert_ignore(session, CuratorDigest.__table__, values, key=["chat_id", "day"]):  # type: ignore[arg-type]
+            return
+        if stats is None or decision is not DigestDecision.QUEUED:
+            return
         await enqueue(
-            uow.session,
-            key=key,
+            session,
+            key=f"digest:{opens.date().isoformat()}",
             kind=DIGEST,
             chat_id=self.chat_id,
             messages=[Out.text(cards.digest_text(stats, self.t))],

@@ -1,6 +1,6 @@
 """Tables. Times are stored timezone-aware (UTC); JSON columns hold survey answers and event data."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -278,6 +278,27 @@ class CuratorTopic(Base):
     thread_id: Mapped[int | None] = mapped_column(BigInteger)  # None while being created
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+class DigestDecision(StrEnum):
+    QUEUED = "queued"
+    QUIET = "quiet"  # nothing open, nothing resolved yesterday: nothing to read
+    MISSED = "missed"  # the bot first ticked after the day's digest window: no late digest
+
+
+class CuratorDigest(Base):
+    """A day whose curators' digest was decided, once: at most one digest a day, at DIGEST_TIME or never."""
+
+    __tablename__ = "curator_digests"
+    __table_args__ = (UniqueConstraint("chat_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date]  # the local day (TIMEZONE)
+    decision: Mapped[DigestDecision] = mapped_column(
+        Enum(DigestDecision, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+    )
+    decided_at: Mapped[datetime]
 
 
 class RelayLink(Base):
