@@ -1,11 +1,15 @@
 """The relay between students and curators, in a forum topic and in a plain group."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+import bot.curator.desk as desk_module
 from bot.callbacks import AskCurator
+from bot.curator.topics import linked_student
 from bot.db.models import CuratorTopic, OutboxStatus
 from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
@@ -48,7 +52,8 @@ async def test_relay_both_ways_in_a_forum_topic(forum: Desk) -> None:
     async with forum.app.uow() as uow:
         [topic] = await uow.session.scalars(select(CuratorTopic))
     thread = topic.thread_id
-    assert forum.group_messages(thread_id=thread)[-1].text == "How do I install Python on Windows?"
+    # the new topic's card follows the question that created the topic
+    assert forum.group_messages(thread_id=thread)[0].text == "How do I install Python on Windows?"
 
     # the question was one message: the next one is an ordinary message again
     await alice.send("thanks")
@@ -138,3 +143,61 @@ async def test_a_reply_that_cannot_reach_the_student_is_reported_under_it(forum:
     rows = await outbox_rows(forum, "reply")
     assert [r.status for r in rows] == [OutboxStatus.FAILED, OutboxStatus.FAILED]
     assert [m.text for m in forum.group_messages(thread_id=thread) if (m.text or "").startswith("✓")] == []
+
+
+async def test_a_reply_that_arrives_before_the_relayed_message_is_linked_still_reaches_the_student(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram shows the question before the sender has stored which student it is about."""
+    alice = desk.student()
+    await onboard(alice)
+    await alice.send("/curator")
+    await alice.send("Where is the recording?")
+
+    # the group sees the copy before the sender hears back from Telegram and stores which student it is about
+    response = desk.standin.hold_response("copyMessage", chat_id=GROUP)
+    looked_up = asyncio.Event()
+
+    async def spied_lookup(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+        looked_up.set()
+        return await linked_student(session, chat_id, message_id)
+
+    monkeypatch.setattr(desk_module, "linked_student", spied_lookup)
+    draining = asyncio.create_task(desk.drain())
+    await desk.standin.wait_for(lambda: len(desk.group_messages()) == 2, what="the question in the group")
+    copy = desk.group_messages()[-1]
+    desk.standin.push_message(desk.bob, GROUP, "In the course chat", reply_to_message_id=copy.message_id)
+    await asyncio.wait_for(looked_up.wait(), 10)  # the reply was handled while the link was unknown
+    response.set()
+    await draining
+    await desk.standin.settle()
+    await desk.drain()
+    assert (alice.last.text if alice.last else None) == "In the course chat"
+    assert desk.group_messages()[-1].text == "✓ Delivered to Alice Smith"
+
+
+async def test_a_reply_to_a_bot_message_about_no_student_gets_a_clear_note_instead_of_silence(desk: Desk) -> None:
+    alice = desk.student()
+    await onboard(alice)
+    await alice.send("/curator")
+    await alice.send("Is there homework?")
+    await desk.drain()
+    copy = desk.group_messages()[-1]
+    await desk.bob.send("Yes, step 2", chat_id=GROUP, reply_to_message_id=copy.message_id)
+    await desk.drain()
+    delivered = desk.group_messages()[-1]
+    assert delivered.text == "✓ Delivered to Alice Smith"
+
+    # the delivery note is the bot's, but about no message of a student: nothing to relay, and the curator is told
+    received = len(alice.messages)
+    await desk.bob.send("And step 3?", chat_id=GROUP, reply_to_message_id=delivered.message_id)
+    note = desk.group_messages()[-1]
+    assert note.text == (
+        "⚠️ Not sent: I do not know which student this is for. Reply to the student's question or alert."
+    )
+    assert note.raw["reply_to_message"]["text"] == "And step 3?"
+    await desk.drain()
+    assert len(alice.messages) == received
+    # staff talk (a reply to a curator's message) stays quiet
+    await desk.carol.send("I'll take it", chat_id=GROUP, reply_to_message_id=note.message_id - 1)
+    assert desk.group_messages()[-1].text == "I'll take it"

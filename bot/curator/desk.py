@@ -5,8 +5,10 @@ student's forum topic and remember which group message belongs to which alert or
 button press are sent directly by the handler.
 """
 
+import asyncio
 import logging
 import statistics
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,10 +58,13 @@ from journeys.progress import Progress
 log = logging.getLogger(__name__)
 
 ALERT, RELAY, REPLY, NOTE, EDIT, DIGEST = "alert", "relay", "reply", "curator_note", "alert_edit", "digest"
+LINKED_KINDS = (ALERT, RELAY, CARD)  # group messages whose after-send hook links them to a student
 ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message still counts as the question
 OVERDUE = timedelta(hours=24)
 DIGEST_WINDOW = timedelta(hours=1)  # a digest not decided (or not sent) this long after DIGEST_TIME is skipped
 REPAIR_BATCH = 20
+LINK_WAIT = 10.0  # real seconds a reply waits for the link of a message the sender is still recording
+LINK_POLL = 0.1
 
 # why an enrollment counts as stalled at a moment (the engagement's stall detection decides it)
 StallReasons = Callable[[UnitOfWork, Enrollment, datetime], Awaitable[dict[str, object]]]
@@ -74,6 +79,7 @@ class Ask(StrEnum):
 class Relayed(StrEnum):
     IGNORED = "ignored"  # not addressed to a student: ordinary staff talk
     QUEUED = "queued"
+    UNKNOWN = "unknown"  # a reply to one of the bot's messages that is about no student we know of
 
 
 @dataclass(frozen=True)
@@ -524,9 +530,12 @@ class CuratorDesk:
         return True
 
     async def curator_message(
-        self, *, chat_id: int, message_id: int, thread_id: int | None, reply_to: int | None
+        self, *, chat_id: int, message_id: int, thread_id: int | None, reply_to: int | None, to_bot: bool = False
     ) -> Relayed:
-        """A message in the curator group: in a student's topic or replying to their message, it goes to them."""
+        """A message in the curator group: in a student's topic or replying to their message, it goes to them.
+
+        `to_bot`: it replies to one of the bot's messages. Telegram shows a message to the group before the
+        sender has stored which student it is about, so a reply to an unknown one waits for that link."""
         now = self.clock.now()
         async with self._uow() as uow:
             student_id = None
@@ -534,9 +543,16 @@ class CuratorDesk:
                 student_id = await topic_student(uow.session, chat_id, thread_id)
             if student_id is None and reply_to is not None:
                 student_id = await linked_student(uow.session, chat_id, reply_to)
-            student = await uow.students.get(student_id) if student_id is not None else None
+        if student_id is None and reply_to is not None and to_bot:
+            student_id = await self._link_landing(chat_id, reply_to)
+            if student_id is None:
+                return Relayed.UNKNOWN
+        if student_id is None:
+            return Relayed.IGNORED
+        async with self._uow() as uow:
+            student = await uow.students.get(student_id)
             if student is None:
-                return Relayed.IGNORED
+                return Relayed.UNKNOWN if to_bot else Relayed.IGNORED
             await enqueue(
                 uow.session,
                 key=f"reply:{chat_id}:{message_id}",
@@ -554,6 +570,27 @@ class CuratorDesk:
             await uow.commit()
         self.wake()
         return Relayed.QUEUED
+
+    async def _link_landing(self, chat_id: int, message_id: int) -> int | None:
+        """The student a bot message is about, once the sender has recorded it; None when nothing that could
+        record it is in flight (or it takes longer than LINK_WAIT). Short transactions: the sender must write."""
+        deadline = time.monotonic() + LINK_WAIT
+        while True:
+            async with self._uow() as uow:
+                # in flight first, then the link: a row that finishes in between has its link visible already
+                in_flight = await uow.session.scalar(
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.chat_id == chat_id,
+                        OutboxMessage.kind.in_(LINKED_KINDS),
+                        OutboxMessage.status == OutboxStatus.SENDING,
+                    )
+                    .limit(1)
+                )
+                student_id = await linked_student(uow.session, chat_id, message_id)
+            if student_id is not None or in_flight is None or time.monotonic() > deadline:
+                return student_id
+            await asyncio.sleep(LINK_POLL)
 
     # ----- sender hooks --------------------------------------------------------------------------
 

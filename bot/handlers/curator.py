@@ -7,7 +7,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
 from bot.curator.cards import AlertPress
-from bot.curator.desk import CuratorDesk
+from bot.curator.desk import CuratorDesk, Relayed
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,20 @@ async def staff_message(message: Message, desk: CuratorDesk, bot: Bot, t: Transl
         return
     if (message.text or "").startswith("/"):
         return  # commands meant for bots, not for students
-    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+    replied = message.reply_to_message
+    reply_to = replied.message_id if replied else None
+    # the id getMe gives (cached by aiogram) is the one on the bot's messages
+    to_bot = replied is not None and replied.from_user is not None and replied.from_user.id == (await bot.me()).id
     thread_id = message.message_thread_id if message.is_topic_message else None
     if message.content_type not in COPYABLE:
         return
-    await desk.curator_message(
-        chat_id=message.chat.id, message_id=message.message_id, thread_id=thread_id, reply_to=reply_to
+    relayed = await desk.curator_message(
+        chat_id=message.chat.id, message_id=message.message_id, thread_id=thread_id, reply_to=reply_to, to_bot=to_bot
     )
+    if relayed is Relayed.UNKNOWN:  # a reply meant for a student is never dropped silently
+        await message.reply(
+            t("⚠️ Not sent: I do not know which student this is for. Reply to the student's question or alert.")
+        )
 
 
 def build_router(chat_id: int) -> Router:

@@ -272,6 +272,7 @@ class BotAPIStandIn:
         self._ids = itertools.count(1)  # file, callback, media group and link ids
         self._callbacks: set[str] = set()
         self._faults: list[Fault] = []
+        self._held: list[tuple[str, int | None, asyncio.Event]] = []
         self._limits: tuple[float | None, float | None] = (None, None)
         self._sent: deque[tuple[float, int]] = deque()
         self._transcript: list[str] = []
@@ -393,6 +394,13 @@ class BotAPIStandIn:
         default[403] = "Forbidden: bot was blocked by the user"
         error = ApiError(status, description or default.get(status, "Internal Server Error"), retry_after)
         self._faults.append(Fault(method.lower(), error, chat_id, times))
+
+    def hold_response(self, method: str, *, chat_id: int | None = None) -> asyncio.Event:
+        """The next matching call takes effect (members see its message) but its response waits for the
+        returned event: the bot learns what it sent later than the chat does, as over a slow network."""
+        release = asyncio.Event()
+        self._held.append((method.lower(), chat_id, release))
+        return release
 
     def rate_limit(self, per_chat_per_second: float | None = None, global_per_second: float | None = None) -> None:
         """Sliding one-second windows over successful sends; no arguments turns the limits off."""
@@ -569,6 +577,10 @@ class BotAPIStandIn:
                 self._emit(f"bot ✗ {chat.label}: {e.description}")
         self.calls.append(call)
         self._notify()
+        held = next((h for h in self._held if h[0] == name.lower() and h[1] in (None, params.get("chat_id"))), None)
+        if held is not None and call.ok:
+            self._held.remove(held)
+            await held[2].wait()
         return web.json_response(call.response, status=call.status)
 
     async def _download(self, request: web.Request) -> web.Response:
