@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -201,3 +202,35 @@ async def test_a_reply_to_a_bot_message_about_no_student_gets_a_clear_note_inste
     # staff talk (a reply to a curator's message) stays quiet
     await desk.carol.send("I'll take it", chat_id=GROUP, reply_to_message_id=note.message_id - 1)
     assert desk.group_messages()[-1].text == "I'll take it"
+
+
+async def test_a_student_relaying_too_often_is_told_when_to_write_again_and_the_group_is_spared(desk: Desk) -> None:
+    alice = desk.student()
+    await onboard(alice)
+    for n in range(1, 4):
+        await alice.send("/curator")
+        await alice.send(f"Question {n}")
+        assert "Passed on to the curators" in (alice.last.text or "")  # type: ignore[union-attr]
+        desk.clock.advance(timedelta(minutes=1))
+    # 12:03 in Moscow: a fourth question within five minutes of the first (12:00) waits
+    await alice.send("/curator")
+    await alice.send("Question 4")
+    refusal = alice.last
+    assert refusal is not None and refusal.raw.get("reply_to_message", {}).get("text") == "Question 4"
+    assert refusal.text == (
+        "I passed on 3 of your questions in the last few minutes, so this one was not forwarded yet. "
+        "Please send it again after 12:05 (/curator)."
+    )
+    await desk.drain()
+    assert len(await outbox_rows(desk, "relay")) == 3
+    assert [m.text for m in desk.group_messages() if (m.text or "").startswith("Question")] == [
+        "Question 1",
+        "Question 2",
+        "Question 3",
+    ]
+
+    desk.clock.advance(timedelta(minutes=2))  # 12:05: the first one left the window
+    await alice.send("/curator")
+    await alice.send("Question 4")
+    assert "Passed on to the curators" in (alice.last.text or "")  # type: ignore[union-attr]
+    assert len(await outbox_rows(desk, "relay")) == 4

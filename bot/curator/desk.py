@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
@@ -34,6 +35,7 @@ from bot.db.models import (
     CuratorTopic,
     DigestDecision,
     Enrollment,
+    Event,
     OutboxMessage,
     OutboxStatus,
     Priority,
@@ -60,6 +62,9 @@ log = logging.getLogger(__name__)
 ALERT, RELAY, REPLY, NOTE, EDIT, DIGEST = "alert", "relay", "reply", "curator_note", "alert_edit", "digest"
 LINKED_KINDS = (ALERT, RELAY, CARD)  # group messages whose after-send hook links them to a student
 ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message still counts as the question
+# one student's questions share the group's ~20 messages a minute with everyone's alerts
+RELAY_LIMIT, RELAY_WINDOW = 3, timedelta(minutes=5)
+QUESTION = "curator_question"  # the event of a relayed question: what the limit counts
 OVERDUE = timedelta(hours=24)
 DIGEST_WINDOW = timedelta(hours=1)  # a digest not decided (or not sent) this long after DIGEST_TIME is skipped
 REPAIR_BATCH = 20
@@ -80,6 +85,15 @@ class Relayed(StrEnum):
     IGNORED = "ignored"  # not addressed to a student: ordinary staff talk
     QUEUED = "queued"
     UNKNOWN = "unknown"  # a reply to one of the bot's messages that is about no student we know of
+
+
+@dataclass(frozen=True)
+class TooSoon:
+    """The student's question was not relayed: they had RELAY_LIMIT relayed within RELAY_WINDOW."""
+
+    relayed: int
+    retry_at: datetime
+    tz: ZoneInfo  # the student's
 
 
 @dataclass(frozen=True)
@@ -489,8 +503,9 @@ class CuratorDesk:
             )
             await uow.commit()
 
-    async def relay_question(self, telegram_id: int, message_id: int) -> bool:
-        """Queues the student's message for the curator group; False if it was not awaited (a repeat)."""
+    async def relay_question(self, telegram_id: int, message_id: int) -> bool | TooSoon:
+        """Queues the student's message for the curator group; False if it was not awaited (a repeat),
+        TooSoon (and nothing queued) when they had enough relayed lately."""
         if self.chat_id is None:
             return False
         try:
@@ -511,6 +526,11 @@ class CuratorDesk:
             )
             if not cleared.rowcount:  # type: ignore[attr-defined]
                 return False
+            # counted under the flag's row lock: of two questions at once only one gets here
+            too_soon = await self._too_soon(uow.session, student, now)
+            if too_soon is not None:
+                await uow.commit()  # the question is answered (not awaited any more), just not relayed
+                return too_soon
             copy = Out.copy(telegram_id, message_id)
             messages = [copy] if forum else [Out.text(cards.relay_header(student, self.t)), copy]
             await enqueue(
@@ -524,10 +544,23 @@ class CuratorDesk:
                 priority=Priority.URGENT,
                 extra={"curator_student": student.id},
             )
-            uow.events.record("curator_question", now, student_id=student.id)
+            uow.events.record(QUESTION, now, student_id=student.id)
             await uow.commit()
         self.wake()
         return True
+
+    async def _too_soon(self, session: AsyncSession, student: Student, now: datetime) -> TooSoon | None:
+        recent = list(
+            await session.scalars(
+                select(Event.occurred_at)
+                .where(Event.student_id == student.id, Event.type == QUESTION, Event.occurred_at > now - RELAY_WINDOW)
+                .order_by(Event.occurred_at.desc())
+                .limit(RELAY_LIMIT)
+            )
+        )
+        if len(recent) < RELAY_LIMIT:
+            return None
+        return TooSoon(len(recent), min(recent) + RELAY_WINDOW, ZoneInfo(student.timezone))
 
     async def curator_message(
         self, *, chat_id: int, message_id: int, thread_id: int | None, reply_to: int | None, to_bot: bool = False

@@ -1,13 +1,16 @@
 """The student's side of the relay: /curator (or the button), then the next message goes to the curators."""
 
+from datetime import datetime
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import AskCurator
-from bot.curator.desk import Ask, CuratorDesk
+from bot.curator.desk import Ask, CuratorDesk, TooSoon
 from bot.i18n import Translator
-from bot.render import notice_text
+from bot.render import notice_text, when
+from journeys.clock import Clock
 
 QUESTION_TYPES = frozenset({"text", "photo", "document", "voice", "video"})
 
@@ -44,13 +47,31 @@ async def cancel(message: Message, desk: CuratorDesk, t: Translator) -> None:
     await message.answer(t("OK, no question then."))
 
 
-async def question(message: Message, desk: CuratorDesk, t: Translator) -> None:
+async def question(message: Message, desk: CuratorDesk, clock: Clock, t: Translator) -> None:
     assert message.from_user is not None
     if message.content_type not in QUESTION_TYPES or (message.text or "").startswith("/"):
         await message.answer(t("Please send text, a photo, a document, a voice message or a video, or /cancel."))
         return
-    if await desk.relay_question(message.from_user.id, message.message_id):
+    relayed = await desk.relay_question(message.from_user.id, message.message_id)
+    if isinstance(relayed, TooSoon):
+        await message.reply(
+            t(
+                "I passed on {n} of your questions in the last few minutes, so this one was not forwarded yet. "
+                "Please send it again after {time} (/curator).",
+                n=relayed.relayed,
+                time=_moment(relayed, clock.now(), t),
+            )
+        )
+    elif relayed:
         await message.reply(t("✓ Passed on to the curators. Their answer will come here."))
+
+
+def _moment(too_soon: TooSoon, now: datetime, t: Translator) -> str:
+    """Just the time when it is later today on the student's clock, else the date too."""
+    at = too_soon.retry_at.astimezone(too_soon.tz)
+    if at.date() == now.astimezone(too_soon.tz).date():
+        return at.strftime("%H:%M")
+    return when(too_soon.retry_at, t, too_soon.tz)
 
 
 def build_router() -> Router:
