@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import bot.curator.desk as desk_module
+import bot.curator.relay as relay_module
 from bot.callbacks import AskCurator
 from bot.curator.topics import linked_student
 from bot.db.models import CuratorTopic, OutboxStatus
@@ -163,7 +163,7 @@ async def test_a_reply_that_arrives_before_the_relayed_message_is_linked_still_r
         looked_up.set()
         return await linked_student(session, chat_id, message_id)
 
-    monkeypatch.setattr(desk_module, "linked_student", spied_lookup)
+    monkeypatch.setattr(relay_module, "linked_student", spied_lookup)
     draining = asyncio.create_task(desk.drain())
     await desk.standin.wait_for(lambda: len(desk.group_messages()) == 2, what="the question in the group")
     copy = desk.group_messages()[-1]

@@ -17,6 +17,7 @@ from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.curator.kinds import DeskKind
 from bot.db.models import CuratorTopic, OutboxMessage, Priority, RelayLink
 from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 FORUM_TTL = 600.0  # seconds: a group turned into a forum (or back) is noticed within ten minutes
 CLAIM_WAIT = 20.0  # seconds a racer waits for the claimer to store the thread id
 POLL = 0.1
-CARD, CARD_PIN = "student_card", "student_card_pin"  # outbox kinds: the card, then its pin
 
 # student id → (topic name, pinned card text)
 Describe = Callable[[int], Awaitable[tuple[str, str]]]
@@ -116,7 +116,7 @@ class Topics:
             await enqueue(
                 uow.session,
                 key=f"card:{chat_id}:{thread_id}",
-                kind=CARD,
+                kind=DeskKind.CARD,
                 chat_id=chat_id,
                 messages=[Out.text(card)],
                 due_at=now,
@@ -142,7 +142,7 @@ class Topics:
         await enqueue(
             session,
             key=f"card_pin:{row.chat_id}:{thread_id}",
-            kind=CARD_PIN,
+            kind=DeskKind.CARD_PIN,
             chat_id=row.chat_id,
             messages=[Out.pin(ids[-1])],
             due_at=now,

@@ -7,7 +7,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
 from bot.curator.cards import AlertPress
-from bot.curator.desk import CuratorDesk, Relayed
+from bot.curator.desk import CuratorDesk
+from bot.curator.relay import Relayed
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ async def staff_message(message: Message, desk: CuratorDesk, bot: Bot, t: Transl
     thread_id = message.message_thread_id if message.is_topic_message else None
     if message.content_type not in COPYABLE:
         return
-    relayed = await desk.curator_message(
+    relayed = await desk.relay.curator_message(
         chat_id=message.chat.id, message_id=message.message_id, thread_id=thread_id, reply_to=reply_to, to_bot=to_bot
     )
     if relayed is Relayed.UNKNOWN:  # a reply meant for a student is never dropped silently

@@ -7,7 +7,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import AskCurator
-from bot.curator.desk import Ask, CuratorDesk, TooSoon
+from bot.curator.desk import CuratorDesk
+from bot.curator.relay import Ask, TooSoon
 from bot.i18n import Translator
 from bot.render import notice_text, when
 from journeys.clock import Clock
@@ -28,22 +29,22 @@ def _prompt(outcome: Ask, t: Translator) -> str:
 
 async def ask_command(message: Message, desk: CuratorDesk, t: Translator) -> None:
     assert message.from_user is not None
-    await message.answer(_prompt(await desk.ask(message.from_user.id), t))
+    await message.answer(_prompt(await desk.relay.ask(message.from_user.id), t))
 
 
 async def ask_button(query: CallbackQuery, desk: CuratorDesk, bot: Bot, t: Translator) -> None:
-    outcome = await desk.ask(query.from_user.id)
+    outcome = await desk.relay.ask(query.from_user.id)
     await query.answer()
     await bot.send_message(query.from_user.id, _prompt(outcome, t))
 
 
 async def awaiting_question(message: Message, desk: CuratorDesk) -> bool:
-    return message.from_user is not None and await desk.asking(message.from_user.id)
+    return message.from_user is not None and await desk.relay.asking(message.from_user.id)
 
 
 async def cancel(message: Message, desk: CuratorDesk, t: Translator) -> None:
     assert message.from_user is not None
-    await desk.cancel_question(message.from_user.id)
+    await desk.relay.cancel_question(message.from_user.id)
     await message.answer(t("OK, no question then."))
 
 
@@ -52,7 +53,7 @@ async def question(message: Message, desk: CuratorDesk, clock: Clock, t: Transla
     if message.content_type not in QUESTION_TYPES or (message.text or "").startswith("/"):
         await message.answer(t("Please send text, a photo, a document, a voice message or a video, or /cancel."))
         return
-    relayed = await desk.relay_question(message.from_user.id, message.message_id)
+    relayed = await desk.relay.relay_question(message.from_user.id, message.message_id)
     if isinstance(relayed, TooSoon):
         await message.reply(
             t(
