@@ -34,6 +34,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def polling(standin: BotAPIStandIn, process: asyncio.subprocess.Process, *, since: int) -> None:
+    """Until the process asks for updates: starting Python and importing aiogram takes seconds on a busy machine."""
+    await standin.wait_for(
+        lambda: len(standin.calls_to("getUpdates")) > since or process.returncode is not None,
+        timeout=90,
+        what="the bot process to start polling",
+    )
+    assert process.returncode is None, "the bot process exited before it polled"
+
+
 @asynccontextmanager
 async def bot_process(
     standin: BotAPIStandIn, database_url: str, cwd: Path, *, extra_env: dict[str, str] | None = None
@@ -65,13 +75,16 @@ async def test_restart_mid_survey_resumes_at_the_same_question(database_url: str
     await engine.dispose()
     async with BotAPIStandIn(auto_settle=False) as standin:
         alice = standin.user(1001, "Alice", language_code="en")
-        async with bot_process(standin, database_url, tmp_path):
+        async with bot_process(standin, database_url, tmp_path) as process:
+            await polling(standin, process, since=0)
             await alice.send("/start")
             await alice.expect("Question 1 of 4", timeout=20)
             await alice.click("A little")
             await alice.expect("Question 2 of 4", timeout=10)
         # SIGKILL above: nothing graceful happened. A new process picks the student up.
+        polled = len(standin.calls_to("getUpdates"))
         async with bot_process(standin, database_url, tmp_path) as process:
+            await polling(standin, process, since=polled)
             await alice.send("/start")
             resumed = await alice.expect("Question", timeout=20)
             assert "Question 2 of 4" in resumed.text
