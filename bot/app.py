@@ -18,12 +18,12 @@ from aiohttp import web
 
 from bot.broadcasts import BroadcastService, BulkLimiter
 from bot.curator import CuratorDesk
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.engine import create_engine, create_session_factory, update_slots
 from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
 from bot.handlers import staff_routers, student_routers
 from bot.i18n import Translations
-from bot.middlewares import LanguageMiddleware
+from bot.middlewares import LanguageMiddleware, UpdateSlots
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
@@ -67,7 +67,10 @@ class App:
         self.settings = settings
         self.clock = clock or make_clock(settings.clock_speed)
         self.journey = journey or load_journey(settings.journey_file)
-        self.engine = create_engine(settings.database_url)
+        self.engine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size, timeout=settings.database_timeout
+        )
+        self.update_slots = update_slots(settings.database_url, settings.database_pool_size)
         self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
@@ -122,6 +125,7 @@ class App:
             staff=self.staff,
             uow_factory=self.uow,
         )
+        dp.update.outer_middleware(UpdateSlots(self.update_slots))
         language = LanguageMiddleware(self.translations)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
@@ -189,8 +193,13 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
             await (stop or asyncio.Event()).wait()
         else:
             await app.bot.delete_webhook(drop_pending_updates=False)
+            # the same bound as UpdateSlots, so polling also stops fetching (and confirming) while all are busy
             polling = app.dispatcher.start_polling(
-                app.bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=25
+                app.bot,
+                handle_signals=handle_signals,
+                close_bot_session=False,
+                polling_timeout=25,
+                tasks_concurrency_limit=app.update_slots,
             )
             if stop is None:
                 await polling

@@ -1,5 +1,7 @@
-"""Per-update context: the student's language and a renderer speaking it."""
+"""Per-update context: the student's language and a renderer speaking it; and the bound on how many updates
+are handled at once."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,3 +38,18 @@ class LanguageMiddleware(BaseMiddleware):
         if user is not None:
             data["person"] = person_of(user)
         return await handler(event, data)
+
+
+class UpdateSlots(BaseMiddleware):
+    """At most `slots` updates are handled at once, so each finds a free connection in the pool at once.
+
+    Outer, for every update and whatever brings it (polling or webhook): a burst waits here, not in the pool,
+    where waiting longer than the pool timeout fails the update."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._semaphore = asyncio.Semaphore(slots)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self._semaphore:
+            return await handler(event, data)

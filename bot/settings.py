@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     bot_token: str | None = Field(default=None, pattern=r"^\d+:[\w-]+$")
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite+aiosqlite:///data/journeybot.db"
+    # connections kept open to the database; updates are handled at most this many minus the background's share
+    database_pool_size: int = Field(default=10, ge=5, le=1000)
+    # how long a query waits for the database (a free connection, a new one, SQLite's write lock), in seconds
+    database_timeout: float = Field(default=30.0, gt=0, le=600)
     journey_file: Path = DEFAULT_JOURNEY
     curator_chat_id: int | None = None
     digest_time: str = "09:00"  # the curators' daily digest, local time in TIMEZONE

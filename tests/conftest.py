@@ -79,14 +79,21 @@ def make_settings(database_url: str, standin: BotAPIStandIn, **overrides: Any) -
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, clock: ManualClock, *, migrate: bool = True) -> AsyncIterator[App]:
-    """The real bot, polling the stand-in through aiogram's HTTP session, one update at a time."""
+async def running_bot(
+    settings: Settings, clock: ManualClock, *, migrate: bool = True, handle_as_tasks: bool = False
+) -> AsyncIterator[App]:
+    """The real bot, polling the stand-in through aiogram's HTTP session, one update at a time
+    (or, with handle_as_tasks, each update in its own task as aiogram does by default)."""
     app = App(settings, clock=clock)
     if migrate:
         await upgrade(app.engine)
     polling = asyncio.create_task(
         app.dispatcher.start_polling(
-            app.bot, handle_signals=False, handle_as_tasks=False, polling_timeout=1, close_bot_session=False
+            app.bot,
+            handle_signals=False,
+            handle_as_tasks=handle_as_tasks,
+            polling_timeout=1,
+            close_bot_session=False,
         )
     )
     try:
