@@ -19,14 +19,16 @@ from aiohttp import web
 from bot.broadcasts import BroadcastService, BulkLimiter
 from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory, update_slots
+from bot.db.health import DatabaseHealth
 from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
-from bot.handlers import staff_routers, student_routers
+from bot.handlers import errors, staff_routers, student_routers
 from bot.i18n import Translations
-from bot.middlewares import LanguageMiddleware, UpdateSlots
+from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
+from bot.services.reachability import Reachability
 from bot.services.staff import StaffDirectory
 from bot.services.student_path import StudentPath
 from bot.settings import Settings
@@ -70,8 +72,10 @@ class App:
         self.engine = create_engine(
             settings.database_url, pool_size=settings.database_pool_size, timeout=settings.database_timeout
         )
+        self.health = DatabaseHealth(self.engine, timeout=settings.database_timeout)
         self.update_slots = update_slots(settings.database_url, settings.database_pool_size)
         self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
+        self.reachability = Reachability(self.uow, self.clock)
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
         self.staff = StaffDirectory(settings.admin_ids)
@@ -124,11 +128,17 @@ class App:
             broadcasts=self.broadcasts,
             staff=self.staff,
             uow_factory=self.uow,
+            health=self.health,
+            reachability=self.reachability,
+            translations=self.translations,
         )
+        # inside aiogram's error middleware, so what they raise reaches the error handler
+        dp.update.outer_middleware(DatabaseGate(self.health))
         dp.update.outer_middleware(UpdateSlots(self.update_slots))
         language = LanguageMiddleware(self.translations)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
+        dp.include_router(errors.build_router())
         dp.include_routers(*staff_routers(self.settings.curator_chat_id), *student_routers())
         return dp
 
@@ -149,6 +159,7 @@ class App:
     async def close(self) -> None:
         await self.dispatcher.storage.close()
         await self.bot.session.close()
+        await self.health.close()
         await self.engine.dispose()
 
     def web_app(self) -> web.Application:

@@ -1,5 +1,5 @@
-"""Per-update context: the student's language and a renderer speaking it; and the bound on how many updates
-are handled at once."""
+"""Per-update context: the student's language and a renderer speaking it; and what every update passes first:
+the database gate and the bound on how many updates are handled at once."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -8,6 +8,7 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, User
 
+from bot.db.health import DatabaseHealth, DatabaseUnavailable
 from bot.i18n import Translations
 from bot.render import Renderer
 from bot.services.student_path import Person, language_of
@@ -37,6 +38,18 @@ class LanguageMiddleware(BaseMiddleware):
         data["renderer"] = Renderer(bot, t)
         if user is not None:
             data["person"] = person_of(user)
+        return await handler(event, data)
+
+
+class DatabaseGate(BaseMiddleware):
+    """While the database is down, updates go straight to the error handler instead of waiting on it."""
+
+    def __init__(self, health: DatabaseHealth) -> None:
+        self.health = health
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if self.health.down:
+            raise DatabaseUnavailable
         return await handler(event, data)
 
 

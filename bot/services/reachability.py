@@ -6,8 +6,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
+from bot.db.uow import UnitOfWorkFactory
 from bot.outbox.queue import cancel_pending
 from bot.telegram_failure import TelegramFailure
+from journeys.clock import Clock
 
 
 async def mark_unreachable(
@@ -25,3 +27,21 @@ async def mark_reachable(session: AsyncSession, student_id: int) -> None:
     await session.execute(
         update(Student).where(Student.id == student_id, Student.blocked_at.is_not(None)).values(blocked_at=None)
     )
+
+
+class Reachability:
+    """What the bot learns from Telegram itself, outside the sender: a failed reply."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow_factory
+        self.clock = clock
+
+    async def reply_failed(self, chat_id: int, failure: TelegramFailure, reason: str) -> bool:
+        """A direct reply to this private chat failed as unreachable; True when the chat is a student's."""
+        async with self._uow() as uow:
+            student = await uow.students.by_telegram_id(chat_id)
+            if student is None:
+                return False
+            await mark_unreachable(uow.session, student.id, self.clock.now(), failure, reason)
+            await uow.commit()
+            return True
