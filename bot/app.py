@@ -22,7 +22,7 @@ from bot.db.engine import create_engine, create_session_factory, update_slots
 from bot.db.health import DatabaseHealth
 from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
-from bot.handlers import errors, staff_routers, student_routers
+from bot.handlers import errors, membership, staff_routers, student_routers
 from bot.i18n import Translations
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.sender import OutboxSender
@@ -138,7 +138,7 @@ class App:
         language = LanguageMiddleware(self.translations)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
-        dp.include_router(errors.build_router())
+        dp.include_routers(errors.build_router(), membership.build_router())
         dp.include_routers(*staff_routers(self.settings.curator_chat_id), *student_routers())
         return dp
 

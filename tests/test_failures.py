@@ -6,18 +6,19 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App
-from bot.db.models import OutboxMessage, OutboxStatus, Student
+from bot.db.models import Event, OutboxMessage, OutboxStatus, Student
 from bot.outbox.messages import Out
 from bot.outbox.queue import enqueue
 from bot.services import student_path
+from bot.services.reachability import BLOCKED_EVENT, UNBLOCKED_EVENT
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
 from tests.conftest import World, make_settings, running_bot
@@ -246,6 +247,41 @@ async def test_a_direct_reply_that_finds_the_student_gone_marks_them_unreachable
     assert status == OutboxStatus.CANCELLED
     assert not [r for r in caplog.records if r.exc_info]
     assert any("student marked blocked" in r.getMessage() for r in caplog.records)
+
+
+async def events_of(app: App, type_: str) -> int:
+    async with app.uow() as uow:
+        return int(await uow.session.scalar(select(func.count()).select_from(Event).where(Event.type == type_)) or 0)
+
+
+async def test_a_student_who_blocks_the_bot_is_marked_from_my_chat_member_once_per_update(world: World) -> None:
+    alice = world.student()
+    await alice.send("/start")
+
+    update = world.standin.block(alice.id)
+    await world.standin.settle()
+    assert await blocked_at(world.app, alice.id) is not None
+    assert await events_of(world.app, BLOCKED_EVENT) == 1
+
+    assert update is not None
+    world.clock.advance(timedelta(hours=1))
+    marked = await blocked_at(world.app, alice.id)
+    world.standin.push_update(dict(update))  # delivered again (not confirmed before a restart)
+    await world.standin.settle()
+    assert await events_of(world.app, BLOCKED_EVENT) == 1
+    assert await blocked_at(world.app, alice.id) == marked
+
+    world.standin.unblock(alice.id)
+    await world.standin.settle()
+    assert await blocked_at(world.app, alice.id) is None
+    assert await events_of(world.app, UNBLOCKED_EVENT) == 1
+
+
+async def test_the_bot_asks_telegram_for_my_chat_member(world: World) -> None:
+    # polling derives allowed_updates from the handlers; without one Telegram would never send it
+    world.student()
+    await world.standin.wait_for(lambda: world.standin.calls_to("getUpdates"))
+    assert "my_chat_member" in world.standin.calls_to("getUpdates")[-1].params["allowed_updates"]
 
 
 # ----- a burst ---------------------------------------------------------------------------------------

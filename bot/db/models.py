@@ -137,6 +137,8 @@ class Event(Base):
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     occurred_at: Mapped[datetime]
+    # the Telegram update an event was learned from: applying the same update again records nothing
+    update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 
 
 class ExternalIdentity(Base):

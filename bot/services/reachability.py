@@ -5,11 +5,15 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Student
+from bot.db.models import Event, Student
 from bot.db.uow import UnitOfWorkFactory
+from bot.db.upsert import insert_ignore
 from bot.outbox.queue import cancel_pending
 from bot.telegram_failure import TelegramFailure
 from journeys.clock import Clock
+
+BLOCKED_EVENT = "bot_blocked"
+UNBLOCKED_EVENT = "bot_unblocked"
 
 
 async def mark_unreachable(
@@ -30,11 +34,34 @@ async def mark_reachable(session: AsyncSession, student_id: int) -> None:
 
 
 class Reachability:
-    """What the bot learns from Telegram itself, outside the sender: a failed reply."""
+    """What the bot learns from Telegram itself, outside the sender: a my_chat_member update, a failed reply."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow_factory
         self.clock = clock
+
+    async def chat_member(self, telegram_id: int, update_id: int, *, blocked: bool) -> bool:
+        """The student blocked (or unblocked) the bot. Applied once per update: False for a repeat or a stranger."""
+        async with self._uow() as uow:
+            student = await uow.students.by_telegram_id(telegram_id)
+            if student is None:
+                return False
+            now = self.clock.now()
+            event = {
+                "type": BLOCKED_EVENT if blocked else UNBLOCKED_EVENT,
+                "occurred_at": now,
+                "student_id": student.id,
+                "data": {},
+                "update_id": update_id,
+            }
+            if not await insert_ignore(uow.session, Event.__table__, event, key=["update_id"]):  # type: ignore[arg-type]
+                return False
+            if blocked:
+                await mark_unreachable(uow.session, student.id, now, TelegramFailure.BLOCKED, "blocked the bot")
+            else:
+                await mark_reachable(uow.session, student.id)
+            await uow.commit()
+            return True
 
     async def reply_failed(self, chat_id: int, failure: TelegramFailure, reason: str) -> bool:
         """A direct reply to this private chat failed as unreachable; True when the chat is a student's."""

@@ -54,6 +54,8 @@ NOT_MODIFIED = (
     "as a current content and reply markup of the message"
 )
 TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
+# what Telegram sends when allowed_updates was never given (or given as []): everything but these
+NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
 class ApiError(Exception):
@@ -262,6 +264,8 @@ class BotAPIStandIn:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.invite_links: list[dict[str, Any]] = []
         self.blocked: set[int] = set()
+        self.deactivated: set[int] = set()
+        self.allowed_updates: frozenset[str] | None = None  # None: Telegram's default (see NOT_BY_DEFAULT)
         self.webhook: dict[str, Any] = {}
         self.seq = 0
         self._messages: dict[int, list[StoredMessage]] = {}
@@ -371,11 +375,39 @@ class BotAPIStandIn:
     def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
         self.chats[chat_id].members[user_id] = status
 
-    def block(self, user_id: int) -> None:
+    def block(self, user_id: int) -> dict[str, Any] | None:
+        """The user blocks the bot: sends to them fail with 403, and (as Telegram does) the bot gets a
+        my_chat_member update, its status member → kicked. Returns that update (None if nothing changed)."""
+        if user_id in self.blocked:
+            return None
         self.blocked.add(user_id)
+        return self._bot_status_changed(user_id, "member", "kicked")
 
-    def unblock(self, user_id: int) -> None:
+    def unblock(self, user_id: int) -> dict[str, Any] | None:
+        """The user unblocks (restarts) the bot: my_chat_member kicked → member."""
+        if user_id not in self.blocked:
+            return None
         self.blocked.discard(user_id)
+        return self._bot_status_changed(user_id, "kicked", "member")
+
+    def deactivate(self, user_id: int) -> None:
+        """The user deleted their account: sends fail with 403, and Telegram sends the bot no update about it."""
+        self.deactivated.add(user_id)
+
+    def _bot_status_changed(self, user_id: int, old: str, new: str) -> dict[str, Any] | None:
+        user = self.users.get(user_id)
+        if user is None:  # a chat the stand-in never met: nobody to tell the bot about
+            return None
+
+        def member(status: str) -> dict[str, Any]:
+            return {"user": self.bot_user, "status": status} | ({"until_date": 0} if status == "kicked" else {})
+
+        changed = {"chat": self.chats[user_id].as_dict(), "from": user, "date": int(time.time())}
+        changed |= {"old_chat_member": member(old), "new_chat_member": member(new)}
+        self._emit(f"{user['first_name']} ⟶ {'blocks' if new == 'kicked' else 'unblocks'} the bot")
+        update = {"my_chat_member": changed}
+        self.push_update(update)
+        return update
 
     def fail_next(
         self,
@@ -609,6 +641,8 @@ class BotAPIStandIn:
         chat = self._chat(p)
         if chat.user and chat.id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat.user and chat.id in self.deactivated:
+            raise ApiError(403, "Forbidden: user is deactivated")
         thread = p.get("message_thread_id")
         if chat.is_forum and thread and thread not in chat.topics:
             raise bad("message thread not found")
@@ -939,11 +973,14 @@ class BotAPIStandIn:
                                 "use deleteWebhook to delete the webhook first")  # fmt: skip
         while p.get("offset") and self._pending and self._pending[0]["update_id"] < p["offset"]:
             self._pending.popleft()
+        if "allowed_updates" in p:  # kept until given again, as Telegram does
+            self.allowed_updates = frozenset(p["allowed_updates"]) or None
         self._notify()  # settle() waits for these confirmations, not for the poll to end
         deadline = time.monotonic() + min(float(p.get("timeout") or 0), 50.0)
         while True:
             changed = self._changed
             remaining = deadline - time.monotonic()
+            self._drop_unwanted()
             if self._pending or self._closing or remaining <= 0:
                 return list(itertools.islice(self._pending, min(max(p.get("limit") or 100, 1), 100)))
             with contextlib.suppress(TimeoutError):
@@ -955,9 +992,22 @@ class BotAPIStandIn:
         if p.get("drop_pending_updates"):
             self._pending.clear()
         self.webhook = {"url": p["url"], "secret_token": p.get("secret_token")}
+        if "allowed_updates" in p:
+            self.allowed_updates = frozenset(p["allowed_updates"]) or None
         if self._webhook_task is None or self._webhook_task.done():
             self._webhook_task = asyncio.get_running_loop().create_task(self._deliver())
         return True
+
+    def _drop_unwanted(self) -> None:
+        """Updates of a type the bot did not ask for are never delivered (allowed_updates)."""
+
+        def wanted(update: dict[str, Any]) -> bool:
+            kind = next(key for key in update if key != "update_id")
+            return kind not in NOT_BY_DEFAULT if self.allowed_updates is None else kind in self.allowed_updates
+
+        if not all(wanted(update) for update in self._pending):
+            self._pending = deque(update for update in self._pending if wanted(update))
+            self._notify()
 
     def _delete_webhook(self, p: dict[str, Any], c: ApiCall) -> bool:
         if p.get("drop_pending_updates"):
@@ -973,6 +1023,7 @@ class BotAPIStandIn:
         async with ClientSession(timeout=ClientTimeout(total=10)) as http:
             while self.webhook and not self._closing:
                 changed = self._changed
+                self._drop_unwanted()
                 if not self._pending:
                     await changed.wait()
                     continue

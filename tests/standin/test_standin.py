@@ -14,6 +14,7 @@ from aiogram.filters import CommandStart
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
+    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
@@ -126,6 +127,54 @@ async def test_blocked_user_and_unknown_chat(standin: BotAPIStandIn, bot: Bot) -
     await bot.send_message(101, "hi again")
     with pytest.raises(TelegramBadRequest, match="chat not found"):
         await bot.send_message(999, "hello?")
+
+
+async def test_blocking_the_bot_sends_my_chat_member_to_a_bot_that_asked_for_it(
+    standin: BotAPIStandIn, run_bot
+) -> None:
+    seen: list[tuple[int, str, str]] = []
+    router = Router()
+
+    @router.my_chat_member()
+    async def member(event: ChatMemberUpdated) -> None:
+        seen.append((event.chat.id, event.old_chat_member.status, event.new_chat_member.status))
+
+    await run_bot(router)
+    standin.user(101, "Alice")
+    standin.block(101)
+    assert standin.block(101) is None  # already blocked: Telegram sends nothing new
+    await standin.settle()
+    standin.unblock(101)
+    await standin.settle()
+    assert seen == [(101, "member", "kicked"), (101, "kicked", "member")]
+
+
+async def test_updates_the_bot_did_not_ask_for_are_not_delivered(standin: BotAPIStandIn, run_bot) -> None:
+    # polling asks only for the update types its handlers take (allowed_updates): here messages only
+    router = Router()
+    texts: list[str | None] = []
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        texts.append(message.text)
+
+    await run_bot(router)
+    alice = standin.user(101, "Alice")
+    standin.block(101)
+    standin.unblock(101)
+    await alice.send("still here")
+    assert texts == ["still here"]
+    assert standin.calls_to("getUpdates")[-1].params["allowed_updates"] == ["message"]
+    batches = [call.response["result"] for call in standin.calls_to("getUpdates")]
+    delivered = [next(iter(update.keys() - {"update_id"})) for batch in batches for update in batch]
+    assert delivered == ["message"]
+
+
+async def test_a_deleted_account_is_refused_without_an_update(standin: BotAPIStandIn, bot: Bot) -> None:
+    standin.user(101, "Alice")
+    standin.deactivate(101)
+    with pytest.raises(TelegramForbiddenError, match="user is deactivated"):
+        await bot.send_message(101, "hi")
 
 
 async def test_rate_limit_per_chat(standin: BotAPIStandIn, bot: Bot) -> None:
