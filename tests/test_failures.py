@@ -200,6 +200,15 @@ async def test_a_bug_in_a_handler_is_answered_and_logged_once_with_its_traceback
     assert not world.app.health.down  # the database answered: a bug, not an outage
 
 
+async def test_a_press_that_fails_after_it_was_answered_is_told_in_the_chat(world: World) -> None:
+    alice = world.student()
+    await alice.send("/start")
+    world.standin.fail_next("editMessageText", status=400, description="Bad Request: something unexpected")
+    await alice.click("Never")  # answered at once, then showing the answer on the question fails
+    assert alice.last.text == TRY_AGAIN
+    assert await stored_answers(world.app, alice.id) == {"experience": "none"}  # recorded, and told
+
+
 # ----- a student who is gone -----------------------------------------------------------------------
 
 
