@@ -1,27 +1,51 @@
-"""Callback data of the student's buttons. Ids are small ints: callback_data is at most 64 bytes."""
+"""Callback data of the student's buttons, and the bounded numbers every button's data is made of.
+
+callback_data is at most 64 bytes and comes back from the client as typed, so anyone can forge it: every
+number is bounded here to what the column it is looked up in holds. A forged value fails parsing, no
+handler matches, and the fallback answers the press as out of date instead of the database refusing it.
+"""
+
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+INT_MAX = 2**31 - 1  # Integer columns (our primary keys) are int4 on PostgreSQL
+BIGINT_MAX = 2**63 - 1  # BigInteger columns; also SQLite's INTEGER
+INDEX_MAX = 9_999  # positions in a journey's lists and menus: far more than a journey file holds
+
+RowId = Annotated[int, Field(ge=1, le=INT_MAX)]
+"""The id of a row with an Integer primary key: enrollments, alerts, broadcasts."""
+
+Index = Annotated[int, Field(ge=0, le=INDEX_MAX)]
+"""A position in a list: a question, an option, a step, a menu entry."""
+
+UserId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+"""A Telegram user id, stored in BigInteger columns."""
+
+Action = Annotated[str, Field(min_length=1, max_length=16)]
+"""A short action word; the handler checks it against the actions it knows."""
 
 
 class Answer(CallbackData, prefix="a"):
-    enrollment: int
-    question: int
-    option: int
+    enrollment: RowId
+    question: Index
+    option: Index
 
 
 class Skip(CallbackData, prefix="k"):
-    enrollment: int
-    question: int
+    enrollment: RowId
+    question: Index
 
 
 class Done(CallbackData, prefix="d"):
-    enrollment: int
-    step: int
+    enrollment: RowId
+    step: Index
 
 
 class Resume(CallbackData, prefix="r"):
-    enrollment: int
+    enrollment: RowId
 
 
 class AskCurator(CallbackData, prefix="q"):
-    enrollment: int
+    enrollment: RowId

@@ -27,6 +27,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import Action, Index, RowId
 from bot.db.models import Broadcast, BroadcastStatus, Enrollment, OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translations, Translator
@@ -54,10 +55,10 @@ BUTTON_LINE = re.compile(r"^(?P<text>.+?)\s+[-–—]\s+(?P<url>https?://\S+)$")
 class Wiz(CallbackData, prefix="bw"):
     """A wizard or progress button: broadcast id, action, and up to two small numbers."""
 
-    b: int
-    a: str
-    n: int = 0
-    m: int = 0
+    b: RowId
+    a: Action
+    n: Index = 0
+    m: Index = 0
 
 
 class Step(StrEnum):

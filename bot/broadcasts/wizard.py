@@ -31,6 +31,7 @@ from bot.i18n import Translator
 from bot.render import N_
 from bot.services.segments import Segment, SegmentStatus
 from bot.services.staff import Permission, StaffDirectory
+from journeys.journey import Journey
 
 STATUS_NAMES = {
     SegmentStatus.ONBOARDING: N_("onboarding"),
@@ -154,6 +155,19 @@ def toggled(
         chosen = [x for x in chosen if x != option] if option in chosen else [*chosen, option]
         data.answers = {k: v for k, v in {**data.answers, question.id: chosen}.items() if v}
     return data
+
+
+def points_at_nothing(data: Wiz, journey: Journey) -> bool:
+    """A forged menu entry: a status, track, question or option number past the end of its list."""
+    if data.a == "st":
+        return data.n >= len(SegmentStatus)
+    if data.a == "tr":
+        return data.n >= len(journey.spec.tracks)
+    if data.a in ("q", "o"):
+        if data.n >= len(journey.questions):
+            return True
+        return data.a == "o" and data.m >= len(journey.questions[data.n].options)
+    return False
 
 
 async def _allowed(staff: StaffDirectory, uow_factory: UnitOfWorkFactory, user_id: int) -> bool:
@@ -340,6 +354,9 @@ async def press(
     actor, action = query.from_user.id, callback_data.a
     if not await _allowed(staff, uow_factory, actor):
         await query.answer(t("Not allowed."), show_alert=True)
+        return
+    if points_at_nothing(callback_data, broadcasts.journey):
+        await query.answer(t("That button belongs to an earlier step."))
         return
     message = query.message if isinstance(query.message, Message) else None
     if action == "stop":

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callbacks import Action, RowId
 from bot.db.models import Alert, AlertStatus, Student
 from bot.i18n import Translator
 from bot.render import done_tracker, tracker, when
@@ -20,8 +21,8 @@ TOPIC_NAME_LIMIT = 128
 class AlertPress(CallbackData, prefix="al"):
     """A button on an alert; the handler also checks the pressed message is that alert's message."""
 
-    alert: int
-    act: str  # take, write, s1, s3, done
+    alert: RowId
+    act: Action  # take, write, s1, s3, done
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginUser
 
+from bot.callbacks import Action, UserId
 from bot.db.models import Role
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translator
@@ -19,8 +20,8 @@ ROLE_NAMES = {Role.ADMIN: N_("admin"), Role.CARE: N_("care team"), Role.CURATOR:
 
 
 class SetRole(CallbackData, prefix="sr"):
-    user: int
-    role: str
+    user: UserId
+    role: Action
 
 
 def role_keyboard(user_id: int, t: Translator) -> InlineKeyboardMarkup:
