@@ -128,6 +128,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(speed=args.speed, journey_file=args.journey))
 
 
+def user_id(text: str) -> int:
+    from bot.names import parse_id
+
+    value = parse_id(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (a number like 123456789)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="journeybot", description="Telegram bot for the student journey")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,11 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     staff = commands.add_parser("staff", help="manage staff roles").add_subparsers(dest="staff_command", required=True)
     add = staff.add_parser("add", help="add a staff member or change their role")
-    add.add_argument("telegram_id", type=int)
+    add.add_argument("telegram_id", type=user_id)
     add.add_argument("--role", choices=["admin", "care", "curator"], required=True)
     add.add_argument("--name", default=None)
     remove = staff.add_parser("remove", help="remove a staff member")
-    remove.add_argument("telegram_id", type=int)
+    remove.add_argument("telegram_id", type=user_id)
     staff.add_parser("list", help="list staff")
     for sub in (add, remove, staff.choices["list"]):
         sub.set_defaults(func=cmd_staff)

@@ -79,6 +79,18 @@ async def test_take_by_a_curator_edits_the_alert_with_their_name(desk: Desk) -> 
     assert len(message.edits) == edits
 
 
+async def test_a_curator_with_the_longest_telegram_name_can_take_an_alert(desk: Desk) -> None:
+    await raise_alert(desk, await stalled(desk, desk.student()))
+    await desk.drain()
+    [alert] = await alerts(desk)
+    # 64 + 64 characters and the space: one over the 128 the alert keeps of the taker's name
+    long = desk.standin.user(5005, "Б" * 64, last_name="Ж" * 64, language_code="en")
+    desk.standin.set_member(GROUP, long.id)
+    assert await desk.press(long, await alert_message(desk), data(alert, "take")) == "Taken ✓ The student is yours."
+    [alert] = await alerts(desk)
+    assert alert.taken_by == long.id and alert.taken_by_name == "Б" * 64 + " " + "Ж" * 62 + "…"
+
+
 async def test_non_curators_are_not_allowed_and_nothing_changes(desk: Desk) -> None:
     await raise_alert(desk, await stalled(desk, desk.student()))
     await desk.drain()

@@ -1,13 +1,15 @@
 """Staff roles: managed by admins in the bot and on the command line, refused to everyone else, audited."""
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from bot.db.models import AuditEntry, Role
+from bot.db.models import AuditEntry, Role, StaffMember
 from bot.services.staff import Permission
 from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
@@ -101,9 +103,47 @@ def test_staff_command_line(tmp_path: Path) -> None:
 
     assert journeybot("migrate").returncode == 0
     assert journeybot("staff", "add", "42", "--role", "care", "--name", "Olga").returncode == 0
+    assert journeybot("staff", "add", "43", "--role", "curator", "--name", "N" * 300).returncode == 0  # fitted
     listing = journeybot("staff", "list")
-    assert listing.stdout.splitlines() == ["1\tadmin\t(ADMIN_IDS)", "42\tcare\tOlga"]
+    assert listing.stdout.splitlines() == ["1\tadmin\t(ADMIN_IDS)", "42\tcare\tOlga", "43\tcurator\t" + "N" * 127 + "…"]
     refused = journeybot("staff", "add", "1", "--role", "curator")
     assert refused.returncode == 1 and "ADMIN_IDS" in refused.stderr and "Traceback" not in refused.stderr
     assert journeybot("staff", "remove", "42").returncode == 0
     assert journeybot("staff", "remove", "42").returncode == 1
+    too_big = journeybot("staff", "add", "12345678901234567890123", "--role", "care")  # over BIGINT
+    assert too_big.returncode == 2 and "not a Telegram user id" in too_big.stderr and "Traceback" not in too_big.stderr
+
+
+async def test_ids_that_are_not_plain_numbers_get_a_usage_line_and_change_nothing(
+    database_url: str, standin: BotAPIStandIn, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_bot(make_settings(database_url, standin, admin_ids=str(ADMIN)), clock) as app:
+        world = World(app, standin, clock)
+        admin = world.student(ADMIN, "Ada")
+        # "²" and "٣" pass str.isdigit(); the others overflow BIGINT or are no user's id
+        for given in ("²", "٣", "12345678901234567890123", "9223372036854775808", "-42", "0", "4２", "1" * 100):
+            for command in (f"/staff add {given} care", f"/staff remove {given}"):
+                before = standin.seq
+                await admin.send(command)
+                answers = [m.text or "" for m in admin.messages if m.seq > before]
+                assert len(answers) == 1 and "is not a Telegram user id" in answers[0], (command[:40], answers)
+                assert "/staff add ID ROLE" in answers[0]
+        assert await audit(world) == []
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_full_telegram_name_fits_the_staff_name_column(
+    database_url: str, standin: BotAPIStandIn, clock: ManualClock
+) -> None:
+    async with running_bot(make_settings(database_url, standin, admin_ids=str(ADMIN)), clock) as app:
+        world = World(app, standin, clock)
+        # Telegram allows 64 characters for each name: their full name is 129, one over the column
+        olga = world.student(77, "О" * 64, last_name="Л" * 64)
+        await olga.send("/start")
+        admin = world.student(ADMIN, "Ada")
+        await admin.send("/staff add 77 care")
+        assert "77 is now care team" in admin.last.text
+        async with app.uow() as uow:
+            member = await uow.session.scalar(select(StaffMember).where(StaffMember.telegram_id == 77))
+        assert member is not None and member.role is Role.CARE
+        assert member.name == "О" * 64 + " " + "Л" * 62 + "…"

@@ -10,6 +10,7 @@ from bot.curator.cards import AlertPress
 from bot.curator.desk import CuratorDesk
 from bot.curator.relay import Relayed
 from bot.i18n import Translator
+from bot.names import fit
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ async def press(query: CallbackQuery, callback_data: AlertPress, desk: CuratorDe
         chat_id=message.chat.id,
         message_id=message.message_id,
         user_id=user.id,
-        user_name=user.full_name,
+        user_name=fit(user.full_name),
         t=t,
     )
     await query.answer(outcome.answer, show_alert=outcome.show_alert)

@@ -12,6 +12,7 @@ from bot.callbacks import Action, UserId
 from bot.db.models import Role
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translator
+from bot.names import fit, parse_id
 from bot.render import N_
 from bot.services.staff import Permission, StaffDirectory, StaffError
 from journeys.clock import Clock
@@ -66,15 +67,22 @@ async def show_staff(
         await message.answer(await _listing(uow_factory, staff, t))
         return
     verb, *rest = words
+    usage = t("Use: /staff add ID ROLE, /staff remove ID. Roles: admin, care, curator.")
+    user = parse_id(rest[0]) if rest else None
+    if verb in ("add", "role", "remove") and rest and user is None:
+        given = escape(fit(rest[0], 32))
+        problem = t("{given} is not a Telegram user id: an id is a number like 123456789.", given=given)
+        await message.answer(f"{problem}\n{usage}")
+        return
     try:
-        if verb in ("add", "role") and len(rest) >= 2 and rest[0].isdigit() and rest[1] in {r.value for r in Role}:
-            await _set(uow_factory, staff, clock, int(rest[0]), rest[1], actor)
-            await message.answer(t("Done: {user} is now {role}.", user=rest[0], role=t(ROLE_NAMES[Role(rest[1])])))
-        elif verb == "remove" and len(rest) == 1 and rest[0].isdigit():
-            removed = await _set(uow_factory, staff, clock, int(rest[0]), "-", actor)
+        if verb in ("add", "role") and user is not None and len(rest) == 2 and rest[1] in {r.value for r in Role}:
+            await _set(uow_factory, staff, clock, user, rest[1], actor)
+            await message.answer(t("Done: {user} is now {role}.", user=user, role=t(ROLE_NAMES[Role(rest[1])])))
+        elif verb == "remove" and user is not None and len(rest) == 1:
+            removed = await _set(uow_factory, staff, clock, user, "-", actor)
             await message.answer(t("Removed.") if removed else t("There is no such staff member."))
         else:
-            await message.answer(t("Use: /staff add ID ROLE, /staff remove ID. Roles: admin, care, curator."))
+            await message.answer(usage)
     except StaffError as exc:
         await message.answer(t("Cannot do that: {reason}", reason=escape(str(exc))))
 

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from bot.db.models import Role, StaffMember
 from bot.db.uow import UnitOfWork
+from bot.names import fit
 
 
 class Permission(StrEnum):
@@ -54,6 +55,7 @@ class StaffDirectory:
         if name is None:
             student = await uow.students.by_telegram_id(telegram_id)
             name = student.display_name if student else None
+        name = fit(name) if name else None  # a first and a last name of 64 each, plus the space, overflow 128
         member = await uow.staff.get(telegram_id)
         if member is None:
             member = await uow.staff.add(

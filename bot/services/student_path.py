@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Enrollment, ExternalIdentity, Student
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.names import fit
 from journeys.clock import Clock
 from journeys.cohort import cohort_start
 from journeys.decisions import (
@@ -242,15 +243,15 @@ class StudentPath:
         if student is None:
             student = Student(
                 telegram_id=person.telegram_id,
-                first_name=person.first_name[:128],
+                first_name=fit(person.first_name),
                 timezone=self.tz.key,
                 created_at=now,
                 last_activity_at=now,
             )
             await uow.students.add(student)
-        student.first_name = person.first_name[:128]
-        student.last_name = person.last_name
-        student.username = person.username
+        student.first_name = fit(person.first_name)
+        student.last_name = fit(person.last_name) if person.last_name else None
+        student.username = fit(person.username, 64) if person.username else None
         student.language = language_of(person.language_code)
         student.last_activity_at = now
         student.blocked_at = None  # writing to us means they have not blocked us
