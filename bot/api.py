@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bot.app import App
 from bot.db.models import ExternalIdentity, LmsEvent
 from bot.db.upsert import insert_ignore
+from bot.signatures import same_secret
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,7 @@ class IntegrationApi:
         body = await request.read()  # cached: the handler reads the same bytes
         expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         given = request.headers.get("X-Signature", "").strip().lower()
-        # bytes, because compare_digest refuses non-ASCII str and a header may carry anything
-        if not hmac.compare_digest(given.encode(errors="replace"), expected.encode()):
+        if not same_secret(given, expected):
             return web.json_response({"error": "bad signature"}, status=401)
         return await handler(request)
 

@@ -32,6 +32,7 @@ from bot.services.reachability import Reachability
 from bot.services.staff import StaffDirectory
 from bot.services.student_path import StudentPath
 from bot.settings import Settings
+from bot.signatures import same_secret
 from journeys.clock import Clock, make_clock
 from journeys.journey import Journey
 from journeys.loader import load_journey
@@ -169,11 +170,18 @@ class App:
         app = web.Application()
         setup_api(app, self)
         if self.settings.webhook_url:
-            SimpleRequestHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
+            WebhookHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
                 app, path=webhook_path(self.settings.webhook_url)
             )
             setup_application(app, self.dispatcher, bot=self.bot)
         return app
+
+
+class WebhookHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, but a secret header with non-ASCII characters is a 401, not a 500."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        return not self.secret_token or same_secret(telegram_secret_token, self.secret_token)
 
 
 def webhook_path(url: str) -> str:
