@@ -1,16 +1,18 @@
 """Turns the path's decisions into Telegram messages in the student's language."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, tzinfo
 from html import escape
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from babel.dates import format_datetime
 
 from bot import keyboards
 from bot.i18n import Translator
 from bot.outbox.messages import Out
+from bot.telegram_errors import TelegramFailure, classify
 from journeys.decisions import (
     AlreadyCompleted,
     AnswerRecorded,
@@ -204,13 +206,25 @@ class Renderer(Composer):
             if isinstance(decision, Notice):
                 continue
             if message and isinstance(decision, AnswerRecorded):
-                await message.edit_text(self._answered(decision), reply_markup=None)
+                await self._update_pressed(message.edit_text(self._answered(decision), reply_markup=None))
             elif message and isinstance(decision, StepAccepted):
-                await message.edit_reply_markup(reply_markup=self._without_done(message))
+                await self._update_pressed(message.edit_reply_markup(reply_markup=self._without_done(message)))
             else:
                 rest.append(decision)
         if rest and query.from_user:
             await self.send(query.from_user.id, rest)
+
+    @staticmethod
+    async def _update_pressed(edit: Awaitable[object]) -> None:
+        """Updating the pressed message is a courtesy: the press counted even if there is nothing to update.
+
+        A forged press (data from another message) leaves the pressed one as it was, and it may be deleted.
+        """
+        try:
+            await edit
+        except TelegramBadRequest as error:
+            if classify(error) not in (TelegramFailure.NOT_MODIFIED, TelegramFailure.MESSAGE_GONE):
+                raise
 
     @staticmethod
     def _without_done(message: Message) -> InlineKeyboardMarkup | None:

@@ -70,3 +70,20 @@ async def test_forged_numbers_on_staff_and_curator_buttons_are_answered_as_out_o
         answers = {data: await press(world, admin, admin.id, data) for data in past_the_end}
         assert answers == dict.fromkeys(past_the_end, "That button belongs to an earlier step.")
         assert errors(caplog) == []
+
+
+async def test_a_done_pressed_on_another_message_counts_and_brings_the_next_step(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = world.student()
+    await alice.send("/start")
+    for answer in ("Never", "Beginner", "Skip", "This is my first time"):
+        await alice.click(answer)
+    assert "Step 1 of 5" in alice.last.text
+    # a modified client sends step 1's Done from the welcome message, which has no buttons to take away
+    welcome = alice.messages[0]
+    callback_id = world.standin.push_callback(alice, welcome.message_id, alice.id, "d:1:0")
+    await world.standin.settle()
+    assert world.standin.callback_answers[callback_id].text == "Counted ✓"
+    assert "Step 2 of 5" in alice.last.text
+    assert errors(caplog) == []
