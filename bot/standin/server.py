@@ -469,7 +469,9 @@ class BotAPIStandIn:
         entities: list[dict[str, Any]] | None = None,
         forward_origin: dict[str, Any] | None = None,
         media_group_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """`extra`: any other Message fields as the Bot API documents them (sticker, contact, location, ...)."""
         sender = self.users[from_user if isinstance(from_user, int) else from_user.id]
         chat = self.chats[chat_id]
         command = re.match(r"/\w+(@\w+)?", text or "")
@@ -486,6 +488,7 @@ class BotAPIStandIn:
             content["forward_origin"] = forward_origin
         if media_group_id is not None:  # one part of an album: each part is its own message and update
             content["media_group_id"] = media_group_id
+        content |= extra or {}
         msg = self._store(chat, sender, content, thread=message_thread_id, reply_to=reply_to_message_id)
         msg.file = stored
         where = "" if chat.user else f" @ {self._where(chat, message_thread_id)}"
@@ -501,7 +504,9 @@ class BotAPIStandIn:
         data: str,
         *,
         button_text: str | None = None,
+        inaccessible: bool = False,
     ) -> str:
+        """inaccessible: the message is too old for Telegram to include, so it sends an InaccessibleMessage."""
         sender = self.users[from_user if isinstance(from_user, int) else from_user.id]
         msg = self.message(chat_id, message_id)
         if msg is None or msg.deleted:
@@ -509,9 +514,22 @@ class BotAPIStandIn:
         callback_id = str(next(self._ids))
         self._callbacks.add(callback_id)
         self._emit(f"{sender['first_name']} ⟶ presses [{button_text or data}]")
-        query = {"id": callback_id, "from": sender, "message": msg.raw, "chat_instance": f"ci{chat_id}"}
+        shown = {"chat": msg.raw["chat"], "message_id": message_id, "date": 0} if inaccessible else msg.raw
+        query = {"id": callback_id, "from": sender, "message": shown, "chat_instance": f"ci{chat_id}"}
         self.push_update({"callback_query": query | {"data": data}})
         return callback_id
+
+    def push_edit(self, from_user: FakeUser | int, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The person edits the text of a message they sent: an edited_message update with the new version."""
+        sender = self.users[from_user if isinstance(from_user, int) else from_user.id]
+        msg = self.message(chat_id, message_id)
+        if msg is None or msg.deleted or msg.sender_id != sender["id"] or "text" not in msg.raw:
+            raise LookupError(f"no text message {message_id} of {sender['id']} in chat {chat_id}")
+        msg.raw |= {"text": text, "edit_date": int(time.time())}
+        msg.raw.pop("entities", None)
+        self._emit(f"{sender['first_name']} ✎ {_indent(text)}")
+        self.push_update({"edited_message": dict(msg.raw)})
+        return msg.raw
 
     # ----- looking at the world ------------------------------------------------------------------
 
