@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import Action, RowId
 from bot.db.models import Alert, AlertStatus, Student
 from bot.i18n import Translator
+from bot.names import fit
 from bot.render import done_tracker, tracker, when
 from journeys.progress import Progress
 
@@ -44,7 +45,7 @@ def who(name: str, username: str | None) -> str:
 def topic_name(student: Student) -> str:
     name = student.display_name or str(student.telegram_id)
     full = f"{name} · @{student.username}" if student.username else name
-    return full[:TOPIC_NAME_LIMIT]
+    return fit(full, TOPIC_NAME_LIMIT)
 
 
 def _profile(facts: Facts, t: Translator) -> list[str]:
