@@ -26,8 +26,8 @@ STUDENTS = 36
 FIRST_ID = 50_001
 GROUP = -100_424_242  # a group the bot is in; not the curator chat
 CURATORS = -100_777_000
-ROUNDS = int(os.environ.get("FUZZ_ROUNDS", "70"))  # x STUDENTS actions: about 2500
-TIME_BOX = 60.0  # real seconds per backend; the run stops early rather than overrun
+ROUNDS = int(os.environ.get("FUZZ_ROUNDS", "60"))  # x STUDENTS actions: about 2200
+TIME_BOX = 50.0  # real seconds per backend; the run stops early rather than overrun
 
 EDGE_TEXTS = [
     "\u200f",  # right-to-left mark
