@@ -1,6 +1,6 @@
 """A few thousand random updates from a few dozen students, through the stand-in, against the running bot.
 
-Seeded: the seed is printed, and FUZZ_SEED=... replays a run (FUZZ_ROUNDS=... makes it longer). The bot must
+Seeded: the seed is printed, and FUZZ_SEED=... replays a run (FUZZ_ROUNDS, FUZZ_SECONDS make it longer). The bot must
 log no error, answer every button press, and answer every private message with at least one message (or a
 reaction) in that chat. Each round every student does one thing and the bot settles, so a bot message in a
 student's chat after their action of the round is the answer to it.
@@ -27,7 +27,7 @@ FIRST_ID = 50_001
 GROUP = -100_424_242  # a group the bot is in; not the curator chat
 CURATORS = -100_777_000
 ROUNDS = int(os.environ.get("FUZZ_ROUNDS", "60"))  # x STUDENTS actions: about 2200
-TIME_BOX = 50.0  # real seconds per backend; the run stops early rather than overrun
+TIME_BOX = float(os.environ.get("FUZZ_SECONDS", "50"))  # per backend: the run stops early rather than overrun
 
 EDGE_TEXTS = [
     "\u200f",  # right-to-left mark
