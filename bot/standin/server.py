@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import inspect
 import itertools
 import json
@@ -20,6 +19,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.standin.client import FakeUser
+from bot.standin.html import HtmlError, parse_html, utf16_length
 
 
 def _words(text: str) -> frozenset[str]:
@@ -43,7 +43,6 @@ MEDIA_KINDS = ("photo", "video", "document", "voice", "audio", "animation")
 SEND_METHODS = _words("sendMessage copyMessage forwardMessage sendMediaGroup") | {
     f"send{kind.title()}" for kind in MEDIA_KINDS
 }
-HTML_TAGS = _words("b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji")
 ADMIN_RIGHTS = _words(
     "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members can_promote_members "
     "can_change_info can_invite_users can_post_stories can_edit_stories can_delete_stories "
@@ -204,22 +203,20 @@ class Fault:
     times: int
 
 
-def plain_text(text: str, parse_mode: str | None) -> str:
-    """What the person sees; like Telegram, rejects HTML it cannot parse (a frequent real-world bug)."""
-    if (parse_mode or "").lower() != "html":
-        return text
-    open_tags: list[str] = []
-    for match in re.finditer(r"<(/?)([a-zA-Z][\w-]*)[^>]*>", text):
-        closing, tag = match.groups()
-        if tag not in HTML_TAGS:
-            raise bad(f'can\'t parse entities: Unsupported start tag "{tag}" at byte offset {match.start()}')
-        if not closing:
-            open_tags.append(tag)
-        elif not open_tags or open_tags.pop() != tag:
-            raise bad(f"can't parse entities: Unexpected end tag at byte offset {match.start()}")
-    if open_tags:
-        raise bad(f"can't parse entities: Can't find end tag corresponding to start tag \"{open_tags[-1]}\"")
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
+def formatted(text: str, parse_mode: str | None, entities: list[dict[str, Any]] | None) -> tuple[str, list[Any]]:
+    """The text and entities a message gets, as the Bot API makes them: parse_mode wins over explicit entities."""
+    if len(text.encode("utf-8", "surrogatepass")) > 1 << 15:
+        raise bad("text is too long")
+    mode = (parse_mode or "").lower()
+    if mode != "html" or not text:
+        if mode not in ("", "none", "html", "markdown", "markdownv2"):
+            raise bad("unsupported parse_mode")
+        return text, entities or []  # Markdown is not parsed by the stand-in: the text stays as written
+    try:
+        parsed = parse_html(text)
+    except HtmlError as e:
+        raise bad(f"can't parse entities: {e.reason}") from None
+    return parsed.text, parsed.entities
 
 
 def _convert(key: str, value: Any) -> Any:
@@ -721,11 +718,9 @@ class BotAPIStandIn:
     ) -> StoredMessage:
         content = self._media_content(file) if file else {}
         if text is not None:
-            plain = plain_text(text, p.get("parse_mode"))
-            if len(plain) > (1024 if file else 4096):
-                raise bad(f"message {'caption ' if file else ''}is too long")
-            content |= {"caption": plain, "caption_entities": p.get("caption_entities")} if file else {}
-            content |= {} if file else {"text": plain, "entities": p.get("entities")}
+            plain, entities = self._content_text(p, text, caption=file is not None)
+            content |= {"caption": plain or None, "caption_entities": entities} if file else {}
+            content |= {} if file else {"text": plain, "entities": entities}
         reply_to = p.get("reply_to_message_id") or (p.get("reply_parameters") or {}).get("message_id")
         markup = self._check_markup(p.get("reply_markup"))
         msg = self._store(
@@ -739,6 +734,19 @@ class BotAPIStandIn:
         msg.sent_text, msg.parse_mode, msg.file = text, p.get("parse_mode"), file
         self._emit(f"bot → {self._where(chat, msg.message_thread_id)}: {self._describe(msg)}")
         return msg
+
+    def _content_text(self, p: dict[str, Any], text: str, *, caption: bool) -> tuple[str, list[dict[str, Any]]]:
+        """A message's text or caption and its entities, checked as Telegram checks them after parsing."""
+        plain, entities = formatted(text, p.get("parse_mode"), p.get("caption_entities" if caption else "entities"))
+        if utf16_length(plain) > (1024 if caption else 4096):  # Telegram counts UTF-16 code units after parsing
+            raise bad(f"message {'caption ' if caption else ''}is too long")
+        if not caption and not plain.strip(" \n"):
+            raise bad("text must be non-empty")
+        for entity in entities:  # a mention link shows the user Telegram knows by that id
+            known = self.users.get((entity.get("user") or {}).get("id", 0))
+            if entity.get("type") == "text_mention" and known:
+                entity["user"] = known
+        return plain, entities
 
     def _check_markup(self, markup: Any) -> dict[str, Any] | None:
         for button in itertools.chain.from_iterable((markup or {}).get("inline_keyboard", [])):
@@ -794,9 +802,9 @@ class BotAPIStandIn:
 
     def _send_message(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
         chat = self._target(p, sending=True)
-        if not str(p.get("text", "")).strip():
+        if not p.get("text"):
             raise bad("message text is empty")
-        return self._bot_message(chat, p, p["text"]).raw
+        return self._bot_message(chat, p, str(p["text"])).raw
 
     def _send_media(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
         chat = self._target(p, sending=True)
@@ -824,9 +832,9 @@ class BotAPIStandIn:
         if source is None or source.deleted:
             raise bad(f"message to {'forward' if forward else 'copy'} not found")
         # A copy may replace the caption and keyboard; a forward keeps the content as it is.
-        params = p | {"parse_mode": p.get("parse_mode") if "caption" in p else None}
-        params |= {"reply_markup": None, "caption": None} if forward else {}
-        params |= {"entities": source.raw.get("entities")}
+        params = p | {"reply_markup": None, "caption": None} if forward else dict(p)
+        if not (source.file and params.get("caption") is not None):  # the content is copied as it is
+            params |= {"parse_mode": None, "entities": source.entities, "caption_entities": source.entities}
         text = params.get("caption") or source.text if source.file else source.text
         msg = self._bot_message(chat, params, text, file=source.file)
         if not forward:
@@ -840,13 +848,12 @@ class BotAPIStandIn:
         key, entities_key = ("text", "entities") if "text" in p else ("caption", "caption_entities")
         if (key == "text") == bool(msg.file):
             raise bad(f"there is no {key} in the message to edit")
-        plain = plain_text(p.get(key) or "", p.get("parse_mode"))
+        if key == "text" and not p.get("text"):
+            raise bad("message text is empty")
+        plain, entities = self._content_text(p, str(p.get(key) or ""), caption=key == "caption")
         markup = self._check_markup(p.get("reply_markup"))
-        entities = p.get(entities_key) or []
         if (plain, entities, _norm(markup)) == (msg.text or "", msg.entities, _norm(msg.reply_markup)):
             raise bad(NOT_MODIFIED)
-        if key == "text" and not plain.strip():
-            raise bad("message text is empty")
         msg.raw = {k: v for k, v in (msg.raw | {key: plain, entities_key: entities}).items() if v not in ("", [])}
         msg.sent_text, msg.parse_mode = p.get(key), p.get("parse_mode")
         return self._edited(chat, msg, markup)
