@@ -1,8 +1,8 @@
 """Checks a text the way Telegram's parser reads parse_mode HTML, so a journey file cannot hold a message that
 Telegram would refuse with "can't parse entities" (or silently strip) when it is finally sent.
 
-Follows the Bot API "HTML style" rules, a little stricter than Telegram where it is lenient: a bare `&` or `>` must
-be escaped too, as the documentation asks.
+Follows the Bot API "HTML style" rules and Telegram's leniency where schools rely on it: a bare `&` or `>` that
+starts no entity is shown as written ("Q&A", "a > b"), as the Bot API server does.
 """
 
 import re
@@ -49,10 +49,10 @@ class _Open:
 
 
 def _entity(text: str, i: int) -> tuple[str, int]:
-    """The character an entity at text[i] stands for, and where the entity ends."""
+    """The character an entity at text[i] stands for, and where the entity ends; a bare "&" stands for itself."""
     match = _ENTITY.match(text, i)
     if match is None:
-        raise HtmlError('write "&" as &amp; (Telegram knows only &lt; &gt; &amp; &quot; and &#NNN;)', i)
+        return "&", i + 1
     named, decimal, hexadecimal = match.groups()
     if named:
         return _ESCAPES[named], match.end()
@@ -132,8 +132,6 @@ def plain_text(text: str) -> str:
         elif char == "<":
             opened, i = _start_tag(text, i, stack)
             stack.append(opened)
-        elif char == ">":
-            raise HtmlError('write ">" as &gt;', i)
         else:
             shown.append(char)
             i += 1

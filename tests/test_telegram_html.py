@@ -25,6 +25,10 @@ from journeys.telegram_html import HtmlError, plain_text
         ("&#128512; &#x1F600; &#X1f600;", "😀 😀 😀"),
         ("{name}, hello", "{name}, hello"),  # journey texts are sent as written: braces are plain text
         ("<b >spaced</b >", "spaced"),
+        # what Telegram shows as written although the documentation asks to escape it
+        ("Q&A: fish & chips", "Q&A: fish & chips"),
+        ("&nbsp;", "&nbsp;"),
+        ("a > b", "a > b"),
     ],
 )
 def test_text_telegram_accepts_shows_as(html: str, shown: str) -> None:
@@ -37,12 +41,9 @@ def test_text_telegram_accepts_shows_as(html: str, shown: str) -> None:
         ("I <3 this", '"<" starts no tag: write it as &lt;', 2),
         ("a < b", '"<" starts no tag', 2),
         ("<b>unclosed", "<b> is never closed", 0),
-        ("fish & chips", 'write "&" as &amp;', 5),
-        ("&nbsp;", 'write "&" as &amp;', 0),
         ("&#0;", "&#0; is not a character", 0),
         ("&#xD800;", "is not a character", 0),
         ("&#99999999;", "is not a character", 0),
-        ("a > b", 'write ">" as &gt;', 2),
         ("<p>paragraph</p>", "Telegram does not support the tag <p>", 0),
         ("line<br/>break", "Telegram does not support the tag <br>", 4),
         ("<!-- note -->", '"<" starts no tag', 0),
