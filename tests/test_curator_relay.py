@@ -234,3 +234,27 @@ async def test_a_student_relaying_too_often_is_told_when_to_write_again_and_the_
     await alice.send("Question 4")
     assert "Passed on to the curators" in (alice.last.text or "")  # type: ignore[union-attr]
     assert len(await outbox_rows(desk, "relay")) == 4
+
+
+async def test_a_message_that_loses_the_race_to_be_the_question_is_still_answered(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two messages sent at once after /curator: the first to clear the flag is the question; the other is told."""
+    alice = desk.student()
+    await onboard(alice)
+    await alice.send("/curator")
+    relay = desk.app.desk.relay
+    real = relay.relay_question
+
+    async def a_twin_wins_first(telegram_id: int, message_id: int) -> object:
+        await real(telegram_id, message_id + 1000)  # the twin message, handled a moment earlier
+        return await real(telegram_id, message_id)
+
+    monkeypatch.setattr(relay, "relay_question", a_twin_wins_first)
+    await alice.send("And also this")
+    answer = alice.last
+    assert answer is not None and answer.raw.get("reply_to_message", {}).get("text") == "And also this"
+    assert answer.text == (
+        "This message was not passed on: your question went just before it. To add to it, send /curator again."
+    )
+    assert len(await outbox_rows(desk, "relay")) == 1

@@ -65,6 +65,10 @@ async def question(message: Message, desk: CuratorDesk, clock: Clock, t: Transla
         )
     elif relayed:
         await message.reply(t("✓ Passed on to the curators. Their answer will come here."))
+    else:  # a second message sent together with the question: the question went, this one did not
+        await message.reply(
+            t("This message was not passed on: your question went just before it. To add to it, send /curator again.")
+        )
 
 
 def _moment(too_soon: TooSoon, now: datetime, t: Translator) -> str:
