@@ -338,8 +338,10 @@ class BroadcastService:
         )
         for broadcast in due:
             self._start(uow, broadcast, now)
-        await uow.commit()
         ids = list(await uow.session.scalars(select(Broadcast.id).where(Broadcast.status.in_(ACTIVE))))
+        # queue() waits for Send now's queueing: waiting inside a transaction would hold SQLite's write lock,
+        # which Send now needs to go on (a deadlock until the busy timeout)
+        await uow.commit()
         deadline = time.monotonic() + self.time_box
         for broadcast_id in ids:
             await self.queue(uow, broadcast_id, deadline=deadline)
@@ -348,8 +350,12 @@ class BroadcastService:
     async def queue(
         self, uow: UnitOfWork, broadcast_id: int, *, deadline: float, max_batches: int | None = None
     ) -> int:
-        """Queues recipients in batches until the segment ends or time is up; each batch commits with the cursor."""
+        """Queues recipients in batches until the segment ends or time is up; each batch commits with the cursor.
+
+        `uow` must have no transaction open: this waits for any other queueing of this process first."""
         queued = batches = 0
+        if uow.session.in_transaction():
+            raise RuntimeError("queue() waits for a lock: commit before calling it, or it holds the database")
         async with self._queueing:
             while time.monotonic() < deadline and (max_batches is None or batches < max_batches):
                 broadcast = await self.get(uow, broadcast_id, lock=True)
