@@ -533,9 +533,37 @@ async def test_the_global_bucket_allows_a_second_s_burst_then_the_rate() -> None
     moments = []
     for chat in range(1, 31):
         await limiter.acquire(chat)
+        limiter.done(chat)
         moments.append(t.now - 100)
     assert moments[:10] == [0.0] * 10
     assert moments[29] == pytest.approx(2.0)
+
+
+async def test_no_second_holds_more_than_the_rate_even_with_a_full_bucket() -> None:
+    t = FakeTime()
+    limiter = Limiter(10, time=t, sleep=t.sleep)
+    moments = []
+    for chat in range(1, 21):
+        await limiter.acquire(chat)
+        t.now += 0.05  # each request takes a while to be answered
+        limiter.done(chat)
+        moments.append(t.now - 100)
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(moments[::10]))
+
+
+async def test_a_request_counts_until_it_is_answered_and_a_slot_never_given_back_expires() -> None:
+    t = FakeTime()
+    limiter = Limiter(2, time=t, sleep=t.sleep)
+    await limiter.acquire(1)
+    await limiter.acquire(2)  # both still on their way
+    t.now += 5.0
+    assert not limiter.try_acquire(3)  # tokens are back, but two requests are in flight
+    limiter.done(1)
+    assert not limiter.try_acquire(3)  # answered, it still counts for a second: it may have arrived just now
+    t.now += 1.0
+    assert limiter.try_acquire(3)
+    t.now += 61.0  # chat 2 never answered, chat 3 neither
+    assert limiter.try_acquire(4)
 
 
 async def test_private_chats_get_one_a_second_and_groups_one_every_three() -> None:
@@ -618,10 +646,15 @@ def test_try_acquire_takes_a_free_slot_at_once_and_refuses_whatever_would_have_t
     t = FakeTime()
     limiter = Limiter(2, time=t, sleep=t.sleep)
     assert limiter.try_acquire(1) and limiter.try_acquire(2)  # the bucket's burst
+    limiter.done(1)
+    limiter.done(2)
     assert not limiter.try_acquire(3)  # bucket empty
     t.now += 0.5
     assert not limiter.try_acquire(1)  # a token is back, but chat 1 had one less than a second ago
+    assert not limiter.try_acquire(3)  # a token is back, but a third in one second would exceed the rate
+    t.now += 0.5
     assert limiter.try_acquire(3)
+    limiter.done(3)
     t.now += 1.0
     limiter.pause(2)
     assert not limiter.try_acquire(4)  # Telegram said wait
@@ -639,6 +672,7 @@ async def test_try_acquire_does_not_jump_the_queue_of_waiting_acquires() -> None
 
     limiter = Limiter(1, time=t, sleep=slow_sleep)
     await limiter.acquire(1)  # takes the only token
+    limiter.done(1)
     waiting = asyncio.create_task(limiter.acquire(2))
     await asyncio.sleep(0)  # chat 2 holds the bucket's lock, waiting for a token
     t.now += 5  # tokens are back, but chat 2 was first
@@ -646,5 +680,6 @@ async def test_try_acquire_does_not_jump_the_queue_of_waiting_acquires() -> None
     gate.set()
     await waiting  # chat 2 got the token
     assert not limiter.try_acquire(3)
+    limiter.done(2)
     t.now += 1
     assert limiter.try_acquire(3)
