@@ -31,6 +31,7 @@ from bot.callbacks import Action, Index, RowId
 from bot.db.models import Broadcast, BroadcastStatus, Enrollment, OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translations, Translator
+from bot.outbox.claims import locked_in_id_order
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
 from bot.outbox.queue import WAITING, enqueue_many
@@ -315,7 +316,11 @@ class BroadcastService:
         broadcast.status, broadcast.cancelled_by, broadcast.finished_at = BroadcastStatus.CANCELLED, actor, now
         result = await uow.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status.in_(WAITING))
+            .where(
+                locked_in_id_order(
+                    uow.session, OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status.in_(WAITING)
+                )
+            )
             .values(status=OutboxStatus.CANCELLED, last_error=CANCELLED_REASON)
         )
         uow.audit.record(

@@ -64,3 +64,19 @@ async def _claim(
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     return list((await session.scalars(statement)).all())
+
+
+def locked_in_id_order(session: AsyncSession, *where: Any) -> Any:
+    """`OutboxMessage.id IN (...)` for an UPDATE of several rows that, on PostgreSQL, first locks them in id order.
+
+    Every writer of several outbox rows at once (claim renewals, the group-committed starts and sent marks,
+    cancellations) takes its row locks in one order, so two of them can never wait for each other in a cycle:
+    they once did (an UPDATE ... WHERE id IN (...) locks in whatever order its plan reads), PostgreSQL killed one
+    as a deadlock, and a row whose state went unrecorded was sent again. SQLite has one writer at a time.
+    """
+    o = OutboxMessage
+    ids = select(o.id).where(*where).order_by(o.id)
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    if dialect == "postgresql":
+        ids = ids.with_for_update()
+    return o.id.in_(ids.scalar_subquery())

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.upsert import insert_ignore_many
+from bot.outbox.claims import locked_in_id_order
 from bot.outbox.messages import Out
 from bot.telegram_failure import TelegramFailure
 
@@ -84,7 +85,7 @@ async def cancel_pending(
     """Cancels what is still waiting for a student (they blocked the bot, or left)."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.student_id == student_id, OutboxMessage.status.in_(WAITING))
+        .where(locked_in_id_order(session, OutboxMessage.student_id == student_id, OutboxMessage.status.in_(WAITING)))
         .values(status=OutboxStatus.CANCELLED, last_error=reason, failure=failure)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

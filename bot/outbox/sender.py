@@ -5,21 +5,26 @@ Every state change is committed before the worker goes on, so a restart loses no
 most the rows that were in flight (their claims expire after the lease and another sender takes them over).
 The two writes every row needs (its start and its sent mark) are group-committed: the chats that reach them at
 the same moment share one transaction.
+
+A crash resends at most MAX_UNRECORDED messages: a worker takes a ticket before its request and gives it back
+only once what happened is committed, so no more than that many are ever sent (or on their way) unrecorded.
+A state write that fails is retried, the row held and its claim renewed meanwhile: dropping it would let the
+claim lapse and the message go out again.
 """
 
 import asyncio
 import contextlib
 import heapq
+import itertools
 import logging
 import os
 import secrets
 import socket
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
@@ -28,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWorkFactory
-from bot.outbox.claims import claim_due
+from bot.outbox.claims import claim_due, locked_in_id_order
 from bot.outbox.group_commit import GroupCommit
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out, message_id_of
@@ -45,6 +50,10 @@ FailedHook = Callable[[AsyncSession, OutboxMessage, "Failure"], Awaitable[None]]
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
 MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
 STOP_GRACE = 15.0  # seconds an in-flight message may take to finish when stopping
+MAX_UNRECORDED = 100  # messages sent or on their way whose outcome is not committed yet: what a crash may resend
+RENEW_RETRY = 0.2  # seconds before a failed claim renewal is tried again
+
+T = TypeVar("T")
 
 
 def backoff(attempts: int) -> float:
@@ -134,6 +143,7 @@ class OutboxSender:
         self._starved = False  # the loop waits for held rows to go out before claiming more
         self._starts = GroupCommit(uow_factory, self._write_starts)
         self._sents = GroupCommit(uow_factory, self._write_sent)
+        self._unrecorded = asyncio.Semaphore(MAX_UNRECORDED)
 
     def pace_broadcasts(self, limiter: Limiter) -> None:
         """Broadcast rows (Priority.BULK) go at `limiter`'s pace; claims grow to keep both rates busy."""
@@ -173,41 +183,42 @@ class OutboxSender:
         """Drains the outbox until `stop` is set; then finishes the messages in flight and lets go of the rest."""
         self._halt.clear()
         relay = asyncio.create_task(self._relay(stop))
-        beat_every = max(self.lease.total_seconds() / 3, 0.1)
-        beat_at = time.monotonic() + beat_every
+        # its own task: a slow claim must not delay the renewals, or the held rows' claims lapse
+        renewals = asyncio.create_task(self._renew_claims(), name="outbox-claim-renewals")
         try:
-            while not self._halt.is_set():
-                room = self.max_held - len(self._held)
-                full = False
-                if room >= self.batch or not self._held:
-                    limit = min(self.batch, room)
-                    try:
-                        full = len(await self._claim(limit)) == limit
-                    except Exception:
-                        log.exception("claiming outbox rows failed")
-                    self._starved = False
-                else:
-                    self._starved = True
-                if time.monotonic() >= beat_at:
-                    await self._heartbeat()
-                    beat_at = time.monotonic() + beat_every
-                if full:
-                    await asyncio.sleep(0)
-                else:
-                    await self._nap(self.tick)
-        except asyncio.CancelledError:
-            # not a stop but a kill: drop everything at once; claims lapse after the lease
-            for chat in self._chats.values():
-                if chat.task:
-                    chat.task.cancel()
-            self._chats.clear()
-            self._held.clear()
-            self._starts.cancel()
-            self._sents.cancel()
-            raise
+            try:
+                while not self._halt.is_set():
+                    room = self.max_held - len(self._held)
+                    full = False
+                    if room >= self.batch or not self._held:
+                        limit = min(self.batch, room)
+                        try:
+                            full = len(await self._claim(limit)) == limit
+                        except Exception:
+                            log.exception("claiming outbox rows failed")
+                        self._starved = False
+                    else:
+                        self._starved = True
+                    if full:
+                        await asyncio.sleep(0)
+                    else:
+                        await self._nap(self.tick)
+            except asyncio.CancelledError:
+                # not a stop but a kill: drop everything at once; claims lapse after the lease
+                for chat in self._chats.values():
+                    if chat.task:
+                        chat.task.cancel()
+                self._chats.clear()
+                self._held.clear()
+                self._starts.cancel()
+                self._sents.cancel()
+                raise
+            finally:
+                relay.cancel()
+            await self._finish()
         finally:
-            relay.cancel()
-        await self._finish()
+            renewals.cancel()
+            await asyncio.gather(renewals, return_exceptions=True)
 
     async def drain_once(self) -> int:
         """Claims one batch and sends it; returns how many rows were claimed."""
@@ -249,23 +260,34 @@ class OutboxSender:
                 chat.task = asyncio.create_task(self._work(row.chat_id, chat), name=f"outbox-{row.chat_id}")
         return rows
 
-    async def _heartbeat(self) -> None:
-        """Renews the claims on the rows still waiting here, so nobody takes them over."""
-        ids = list(self._held)
+    async def _renew_claims(self) -> None:
+        """Every third of the lease, and soon again after a failure, until the sender has let go of its rows."""
+        every = max(self.lease.total_seconds() / 3, 0.1)
+        while True:  # noqa: ASYNC110 - a timer: nothing to wait for but the time
+            await asyncio.sleep(every if await self._heartbeat() else min(every, RENEW_RETRY))
+
+    async def _heartbeat(self) -> bool:
+        """Renews the claims on the rows still held here (waiting or in flight), so nobody takes them over."""
+        ids = sorted(self._held)  # chunks in id order too: locks are taken in one order across the transaction
         try:
             async with self.uow() as uow:
                 for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
                     await uow.session.execute(
                         update(OutboxMessage)
                         .where(
-                            OutboxMessage.id.in_(ids[start : start + 500]),
-                            OutboxMessage.claimed_by == self.worker,
+                            locked_in_id_order(
+                                uow.session, OutboxMessage.id.in_(chunk), OutboxMessage.claimed_by == self.worker
+                            )
                         )
                         .values(claimed_at=self.clock.now())
+                        .execution_options(synchronize_session=False)
                     )
                 await uow.commit()
         except Exception:
             log.exception("renewing outbox claims failed")
+            return False
+        return True
 
     async def _finish(self) -> None:
         self._halt.set()
@@ -285,11 +307,15 @@ class OutboxSender:
             await uow.session.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id.in_(ids),
-                    OutboxMessage.claimed_by == self.worker,
-                    OutboxMessage.status == OutboxStatus.SENDING,
+                    locked_in_id_order(
+                        uow.session,
+                        OutboxMessage.id.in_(ids),
+                        OutboxMessage.claimed_by == self.worker,
+                        OutboxMessage.status == OutboxStatus.SENDING,
+                    )
                 )
                 .values(status=OutboxStatus.PENDING, claimed_at=None, claimed_by=None)
+                .execution_options(synchronize_session=False)
             )
             await uow.commit()
 
@@ -307,8 +333,8 @@ class OutboxSender:
                 try:
                     outcome = await self._send_row(row)
                 except Exception:
-                    # the database failed us: the claim lapses and the row is taken up again later
-                    log.exception("outbox row %s: could not record its state", row.id)
+                    # a bug, not the database (state writes are retried): the claim lapses, the row is taken up again
+                    log.exception("outbox row %s: sending it failed unexpectedly", row.id)
                     outcome = _Outcome.DONE
                 chat.current = None
                 if outcome is _Outcome.STOPPED:
@@ -330,21 +356,35 @@ class OutboxSender:
         return self.bulk_limiter if bulk else self.limiter  # type: ignore[return-value]
 
     async def _acquire(self, chat_id: int, limiter: Limiter) -> bool:
-        """Waits for the chat's turn; False when the sender is stopping first."""
+        """Waits for the chat's slot and takes it; False when the sender is stopping first."""
         if self._halt.is_set():
             return False
         if limiter.try_acquire(chat_id):
             return True
-        acquire = asyncio.ensure_future(limiter.acquire(chat_id))
+        return await self._unless_halted(limiter.acquire(chat_id))
+
+    async def _unless_halted(self, wait: Coroutine[Any, Any, object]) -> bool:
+        """Awaits `wait`; False (and `wait` cancelled) when the sender is stopping first."""
+        waiting = asyncio.ensure_future(wait)
         halted = asyncio.ensure_future(self._halt.wait())
         try:
-            await asyncio.wait({acquire, halted}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({waiting, halted}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             halted.cancel()
-            if not acquire.done():
-                acquire.cancel()
-                await asyncio.gather(acquire, return_exceptions=True)
-        return acquire.done() and not acquire.cancelled()
+            if not waiting.done():
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+        return waiting.done() and not waiting.cancelled()
+
+    async def _durably(self, write: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """A state write that must land: retried until it does, while the row stays held and its claim renewed."""
+        for attempt in itertools.count():
+            try:
+                return await write(*args, **kwargs)
+            except Exception:
+                log.exception("recording outbox state failed (attempt %d); retrying", attempt + 1)
+                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")
 
     async def _send_row(self, row: OutboxMessage) -> _Outcome:
         payload: dict[str, Any] = dict(row.payload or {})
@@ -354,38 +394,52 @@ class OutboxSender:
         thread_id: int | None = payload.get("thread_id")
         hooks = self._hooks.get(row.kind, NO_HOOKS)
         before, after = hooks.before, hooks.after
-        hooked, started = before is None, False
-        while part < len(messages):
-            if not await self._acquire(row.chat_id, self.limiter_for(row)):
-                return _Outcome.STOPPED
-            if not started:
-                if not await self._start(row):
-                    return _Outcome.DONE
-                started = True
+        limiter = self.limiter_for(row)
+        if self._halt.is_set():
+            return _Outcome.STOPPED
+        if not await self._durably(self._start, row):
+            return _Outcome.DONE
+        if before is not None and part < len(messages):
             try:
-                if not hooked:
-                    async with self.uow() as uow:
-                        topic = await before(uow.session, row)  # type: ignore[misc]
-                        await uow.commit()
-                    hooked = True
-                    if topic is not None:
-                        thread_id = topic
-                result = await messages[part].deliver(self.bot, row.chat_id, thread_id=thread_id)
-                self.limiter_for(row).done(row.chat_id)
-            except TelegramRetryAfter as e:
-                self.stats.rate_limited += 1
-                log.warning("Telegram asked to wait %ss (outbox row %s)", e.retry_after, row.id)
-                self.limiter_for(row).pause(e.retry_after)
-                continue
+                async with self.uow() as uow:
+                    topic = await before(uow.session, row)
+                    await uow.commit()
             except Exception as e:
                 return await self._failed(row, e)
-            part += 1
-            ids.append(message_id_of(result))
-            payload |= {"sent_parts": part, "message_ids": ids}
-            if part < len(messages):
-                await self._record(row, payload=dict(payload))
-                row.payload = dict(payload)
-        await self._mark_sent(row, payload, ids, after)
+            if topic is not None:
+                thread_id = topic
+        while part < len(messages):
+            # the chat's own interval passes without a ticket; tickets are for requests about to go
+            if not await self._unless_halted(limiter.chat_turn(row.chat_id)):
+                return _Outcome.STOPPED
+            async with self._unrecorded:
+                # the slot right before the request: a slot taken earlier, then held up by the database,
+                # would add to the next second's sends
+                if not await self._acquire(row.chat_id, limiter):
+                    return _Outcome.STOPPED
+                try:
+                    result = await messages[part].deliver(self.bot, row.chat_id, thread_id=thread_id)
+                except TelegramRetryAfter as e:
+                    limiter.done(row.chat_id)
+                    self.stats.rate_limited += 1
+                    log.warning("Telegram asked to wait %ss (outbox row %s)", e.retry_after, row.id)
+                    limiter.pause(e.retry_after)
+                    continue
+                except Exception as e:
+                    limiter.done(row.chat_id)
+                    return await self._failed(row, e)
+                except BaseException:
+                    limiter.done(row.chat_id)
+                    raise
+                limiter.done(row.chat_id)
+                part += 1
+                ids.append(message_id_of(result))
+                payload |= {"sent_parts": part, "message_ids": ids}
+                if part < len(messages):
+                    await self._durably(self._record, row, payload=dict(payload))
+                    row.payload = dict(payload)
+                else:
+                    await self._durably(self._mark_sent, row, payload, ids, after)
         return _Outcome.DONE
 
     # ----- recording outcomes --------------------------------------------------------------------
@@ -406,9 +460,12 @@ class OutboxSender:
         result = await session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id.in_([row.id for row in rows]),
-                OutboxMessage.claimed_by == self.worker,
-                OutboxMessage.status == OutboxStatus.SENDING,
+                locked_in_id_order(
+                    session,
+                    OutboxMessage.id.in_([row.id for row in rows]),
+                    OutboxMessage.claimed_by == self.worker,
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                )
             )
             .values(claimed_at=self.clock.now())
             .returning(OutboxMessage.id)
@@ -440,20 +497,20 @@ class OutboxSender:
             "telegram_message_id": ids[-1] if ids else None,
             "payload": payload,
         }
-        self.stats.sent += 1
         if after is None:
             await self._sents.submit((row.id, values))
-            return
-        async with self.uow() as uow:
-            # sent is sent, even if the row was cancelled while the message was on its way
-            if await self._apply(uow.session, row, values, sending=False) and after is not None:
-                try:
-                    await after(uow.session, row, ids)
-                except Exception:
-                    log.exception("outbox row %s: the after-send hook failed", row.id)
-                    await uow.rollback()
-                    await self._apply(uow.session, row, values, sending=False)
-            await uow.commit()
+        else:
+            async with self.uow() as uow:
+                # sent is sent, even if the row was cancelled while the message was on its way
+                if await self._apply(uow.session, row, values, sending=False):
+                    try:
+                        await after(uow.session, row, ids)
+                    except Exception:
+                        log.exception("outbox row %s: the after-send hook failed", row.id)
+                        await uow.rollback()
+                        await self._apply(uow.session, row, values, sending=False)
+                await uow.commit()
+        self.stats.sent += 1
 
     async def _write_sent(self, session: AsyncSession, items: list[tuple[int, dict[str, Any]]]) -> list[None]:
         # sent is sent, even if the row was cancelled while the message was on its way
@@ -477,7 +534,8 @@ class OutboxSender:
                     "row_message_id": values["telegram_message_id"],
                     "row_payload": values["payload"],
                 }
-                for row_id, values in items
+                # one row per statement, in id order: the same lock order as every other writer
+                for row_id, values in sorted(items, key=lambda item: item[0])
             ],
         )
         return [None] * len(items)
@@ -486,7 +544,8 @@ class OutboxSender:
         text = describe(error)
         failure = classify(error)
         if failure.unreachable:
-            await self._unreachable(row, text, failure)
+            await self._durably(self._unreachable, row, text, failure)
+            self.stats.blocked += 1
             await self._after_failure(row, Failure(reason(error), failure))
             return _Outcome.UNREACHABLE
         attempts = row.attempts + 1
@@ -494,7 +553,8 @@ class OutboxSender:
             self.stats.retried += 1
             delay = backoff(attempts)
             log.info("outbox row %s: %s; retrying in %ss", row.id, text, delay)
-            await self._record(
+            await self._durably(
+                self._record,
                 row,
                 status=OutboxStatus.PENDING,
                 attempts=attempts,
@@ -509,7 +569,7 @@ class OutboxSender:
             changes: dict[str, Any] = {"status": OutboxStatus.FAILED, "last_error": text, "failure": failure}
             if failure.retryable:
                 changes["attempts"] = attempts
-            await self._record(row, **changes)
+            await self._durably(self._record, row, **changes)
             await self._after_failure(row, Failure(reason(error), failure))
         return _Outcome.DONE
 
@@ -526,7 +586,6 @@ class OutboxSender:
 
     async def _unreachable(self, row: OutboxMessage, text: str, failure: TelegramFailure) -> None:
         """Blocked, kicked, deactivated or gone: nothing more goes to this chat."""
-        self.stats.blocked += 1
         chat = self._chats.get(row.chat_id)
         others = [other.id for _, other in chat.heap] if chat else []
         now = self.clock.now()
@@ -537,8 +596,13 @@ class OutboxSender:
             if others:
                 await uow.session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(others), OutboxMessage.claimed_by == self.worker)
+                    .where(
+                        locked_in_id_order(
+                            uow.session, OutboxMessage.id.in_(others), OutboxMessage.claimed_by == self.worker
+                        )
+                    )
                     .values(status=OutboxStatus.CANCELLED, last_error=reason, failure=failure)
+                    .execution_options(synchronize_session=False)
                 )
             if row.student_id is not None:
                 cancelled = await mark_unreachable(uow.session, row.student_id, now, failure, reason)
