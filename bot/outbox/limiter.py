@@ -68,6 +68,7 @@ class Limiter:
                     await self._sleep(self._paused_until - now)
                     continue
                 if (wait := self._window_wait(now)) > 0:
+                    self._hold_bucket(now + wait)
                     await self._sleep(wait)
                     continue
                 self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
@@ -85,7 +86,8 @@ class Limiter:
         now = self._time()
         if self._lock.locked() or now < self._paused_until or self._next.get(chat_id, 0.0) > now:
             return False
-        if self._window_wait(now) > 0:
+        if (wait := self._window_wait(now)) > 0:
+            self._hold_bucket(now + wait)
             return False
         tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
         if tokens < 1 - EPSILON:
@@ -107,6 +109,11 @@ class Limiter:
         for chat in stale:
             del self._flying[chat]
         return 0.0 if stale else 1 / self.rate  # all in flight: look again once one may have been answered
+
+    def _hold_bucket(self, until: float) -> None:
+        # the bucket must not fill up while the window is full, or the window's opening lets a burst through:
+        # one token when it opens, then the rate
+        self._tokens, self._refilled = 1.0, until
 
     def _taken(self, chat_id: int, now: float) -> None:
         if len(self._next) >= PRUNE_AT:
