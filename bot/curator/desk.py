@@ -427,20 +427,31 @@ class CuratorDesk:
             )
             .limit(REPAIR_BATCH)
         )
+        repairs: list[tuple[OutboxMessage, int, int | None]] = []
         for row in list(rows):
-            payload = dict(row.payload)
-            if payload.get("topic_recreated"):
+            if row.payload.get("topic_recreated"):
                 row.failure = TelegramFailure.REFUSED  # the recreated topic failed too: leaves this scan for good
                 continue
-            student_id = int(payload["curator_student"])
+            student_id = int(row.payload["curator_student"])
             thread = await session.scalar(
                 select(CuratorTopic.thread_id).where(
                     CuratorTopic.chat_id == row.chat_id, CuratorTopic.student_id == student_id
                 )
             )
-            if thread is not None and not await self.topics.still_there(row.chat_id, thread):
-                await forget(session, row.chat_id, student_id, thread)
-            row.payload = payload | {"topic_recreated": True}
+            repairs.append((row, student_id, thread))
+        # the probes are requests to Telegram: no transaction stays open across them (on SQLite it would hold
+        # the write lock for every other writer meanwhile)
+        await uow.commit()
+        gone = [
+            (row, student_id, thread)
+            for row, student_id, thread in repairs
+            if thread is not None and not await self.topics.still_there(row.chat_id, thread)
+        ]
+        for row, student_id, thread in gone:
+            assert thread is not None
+            await forget(session, row.chat_id, student_id, thread)
+        for row, _, _ in repairs:
+            row.payload = dict(row.payload) | {"topic_recreated": True}
             row.status, row.due_at, row.claimed_by, row.claimed_at = OutboxStatus.PENDING, now, None, None
         self.wake()
 
