@@ -408,6 +408,8 @@ class OutboxSender:
                 return await self._failed(row, e)
             if topic is not None:
                 thread_id = topic
+        if part >= len(messages):  # every part went out before, only the sent mark is missing
+            await self._durably(self._mark_sent, row, payload, ids, after)
         while part < len(messages):
             # the chat's own interval passes without a ticket; tickets are for requests about to go
             if not await self._unless_halted(limiter.chat_turn(row.chat_id)):
