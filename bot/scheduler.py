@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.failure_streak import FailureStreak
 from journeys.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -25,13 +26,13 @@ class Ticker:
         self._uow = uow_factory
         self.clock = clock
         self.tick_seconds = tick_seconds
-        self._jobs: list[tuple[str, Job]] = []
+        self._jobs: list[tuple[str, Job, FailureStreak]] = []
         self._scheduler: AsyncIOScheduler | None = None
         self.after_tick: list[Callable[[], None]] = []  # e.g. wake the sender when work was queued
         self._running = asyncio.Lock()
 
     def add(self, name: str, job: Job) -> None:
-        self._jobs.append((name, job))
+        self._jobs.append((name, job, FailureStreak(log, f"scheduled job {name}")))
 
     async def tick(self) -> None:
         """Runs every job once, each in its own transaction; one failing job does not stop the others."""
@@ -39,13 +40,15 @@ class Ticker:
             await self._tick()
 
     async def _tick(self) -> None:
-        for name, job in self._jobs:
+        for _name, job, streak in self._jobs:
             try:
                 async with self._uow() as uow:
                     await job(uow, self.clock.now())
                     await uow.commit()
             except Exception:
-                log.exception("scheduled job %s failed; it runs again next tick", name)
+                streak.failed()  # it runs again next tick
+            else:
+                streak.succeeded()
         for callback in self.after_tick:
             callback()
 

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWorkFactory
+from bot.failure_streak import FailureStreak
 from bot.outbox.claims import claim_due, locked_in_id_order
 from bot.outbox.group_commit import GroupCommit
 from bot.outbox.limiter import Limiter
@@ -50,6 +51,7 @@ FailedHook = Callable[[AsyncSession, OutboxMessage, "Failure"], Awaitable[None]]
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
 MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
 STOP_GRACE = 15.0  # seconds an in-flight message may take to finish when stopping
+CLAIM_BACKOFF = 10.0  # seconds between claims at most while they keep failing
 MAX_UNRECORDED = 100  # messages sent or on their way whose outcome is not committed yet: what a crash may resend
 RENEW_RETRY = 0.2  # seconds before a failed claim renewal is tried again
 
@@ -139,6 +141,10 @@ class OutboxSender:
         self._chats: dict[int, _Chat] = {}
         self._held: dict[int, OutboxMessage] = {}
         self._wakeup = asyncio.Event()
+        # one log line when claims, renewals or state writes start failing (the database is down), one when they work
+        self._claims = FailureStreak(log, "claiming outbox rows")
+        self._renewals = FailureStreak(log, "renewing outbox claims")
+        self._state_writes = FailureStreak(log, "recording outbox state")
         self._halt = asyncio.Event()
         self._starved = False  # the loop waits for held rows to go out before claiming more
         self._starts = GroupCommit(uow_factory, self._write_starts)
@@ -195,14 +201,16 @@ class OutboxSender:
                         try:
                             full = len(await self._claim(limit)) == limit
                         except Exception:
-                            log.exception("claiming outbox rows failed")
+                            self._claims.failed()
+                        else:
+                            self._claims.succeeded()
                         self._starved = False
                     else:
                         self._starved = True
                     if full:
                         await asyncio.sleep(0)
-                    else:
-                        await self._nap(self.tick)
+                    else:  # while claims fail (the database is down) the loop backs off
+                        await self._nap(self._claims.delay(self.tick, CLAIM_BACKOFF))
             except asyncio.CancelledError:
                 # not a stop but a kill: drop everything at once; claims lapse after the lease
                 for chat in self._chats.values():
@@ -285,8 +293,9 @@ class OutboxSender:
                     )
                 await uow.commit()
         except Exception:
-            log.exception("renewing outbox claims failed")
+            self._renewals.failed()
             return False
+        self._renewals.succeeded()
         return True
 
     async def _finish(self) -> None:
@@ -380,10 +389,13 @@ class OutboxSender:
         """A state write that must land: retried until it does, while the row stays held and its claim renewed."""
         for attempt in itertools.count():
             try:
-                return await write(*args, **kwargs)
+                result = await write(*args, **kwargs)
             except Exception:
-                log.exception("recording outbox state failed (attempt %d); retrying", attempt + 1)
+                self._state_writes.failed()
                 await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+            else:
+                self._state_writes.succeeded()
+                return result
         raise AssertionError("unreachable")
 
     async def _send_row(self, row: OutboxMessage) -> _Outcome:
