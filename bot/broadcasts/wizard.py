@@ -259,6 +259,7 @@ async def take_message(
         if step is Step.BUTTONS and message.text and message.media_group_id is None:
             buttons = parse_buttons(message.text)
             if isinstance(buttons, int):
+                await uow.rollback()  # no transaction held while Telegram answers (SQLite: the write lock)
                 await message.answer(t("Line {n} is not a button. Use: Text - https://example.com", n=buttons))
                 return
             set_content(draft, buttons=buttons, step=Step.PREVIEW.value)
@@ -268,6 +269,7 @@ async def take_message(
             return
         accepted = broadcasts.accept_message(draft, message)
         if accepted is Accepted.UNSUPPORTED:
+            await uow.rollback()
             await message.answer(t("I can broadcast text, a photo, a video, a document, a voice message or an album."))
             return
         if accepted is Accepted.SINGLE:
@@ -293,9 +295,11 @@ async def _schedule(
     zone = broadcasts.tz.key
     when = parse_when(message.text or "", broadcasts.tz)
     if when is None:
+        await uow.rollback()  # no transaction held while Telegram answers (SQLite: the write lock)
         await message.answer(t("Send the date and time in {zone} like this: 2026-12-01 10:00", zone=zone))
         return
     if when <= broadcasts.clock.now():
+        await uow.rollback()
         await message.answer(t("That moment has passed. Send a later date and time."))
         return
     total = await broadcasts.confirm(uow, draft, actor, at=when)
@@ -365,6 +369,7 @@ async def press(
     async with uow_factory() as uow:
         draft = await broadcasts.get(uow, callback_data.b, lock=True)
         if draft is None or draft.status is not BroadcastStatus.DRAFT or draft.created_by != actor:
+            await uow.rollback()  # no transaction held while Telegram answers (SQLite: the write lock)
             await query.answer(t("This draft is gone: start again with /broadcast."), show_alert=True)
             return
         step = step_of(draft)
@@ -394,6 +399,7 @@ async def press(
             )
         elif (step is Step.BUTTONS and action == "nobtn") or (step is Step.MESSAGE and action == "prev"):
             if draft.content.get("kind") is None:
+                await uow.rollback()
                 await query.answer(t("Send the message first."), show_alert=True)
                 return
             set_content(draft, step=Step.PREVIEW.value)
@@ -405,6 +411,7 @@ async def press(
             set_content(draft, step=Step.SCHEDULE.value)
             follow = t("When? Send the date and time in {zone}, e.g. 2026-12-01 10:00", zone=broadcasts.tz.key)
         else:
+            await uow.rollback()
             await query.answer(t("That button belongs to an earlier step."))
             return
         count = await broadcasts.count(uow, segment_of(draft)) if preview else 0

@@ -59,9 +59,10 @@ async def show_staff(
     assert message.from_user is not None
     actor = message.from_user.id
     async with uow_factory() as uow:
-        if not await staff.can(uow, actor, Permission.MANAGE_STAFF):
-            await message.answer(t("Not allowed: only admins manage the staff."))
-            return
+        allowed = await staff.can(uow, actor, Permission.MANAGE_STAFF)
+    if not allowed:  # answered outside the transaction: SQLite's write lock is not held while Telegram answers
+        await message.answer(t("Not allowed: only admins manage the staff."))
+        return
     words = (command.args or "").split()
     if not words:
         await message.answer(await _listing(uow_factory, staff, t))
