@@ -1,4 +1,10 @@
-"""Alembic from inside the program: `journeybot migrate`, the start-up check and the tests."""
+"""Alembic from inside the program: `journeybot migrate`, the start-up check and the tests.
+
+Configured from code: an installed package has no alembic.ini, and the current folder is the user's. The
+migrations are package data in bot/migrations/; the repository's alembic.ini points plain `alembic` there too.
+"""
+
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -7,14 +13,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import ROOT
-
-MIGRATIONS_DIR = ROOT / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(database_url: str | None = None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))  # ini-style interpolation
     if database_url:
         config.attributes["database_url"] = database_url
     return config
