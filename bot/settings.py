@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The source checkout, for tests and tools. Installed, this is site-packages: nothing read at run time lives here.
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_JOURNEY = ROOT / "config" / "journeys" / "online_store.ru.yaml"
+# The journeys that ship with the package (package data); a school keeps its own in config/journeys/.
+SHIPPED_JOURNEYS = Path(__file__).resolve().parent / "journeys_shipped"
+DEFAULT_JOURNEY = SHIPPED_JOURNEYS / "online_store.ru.yaml"
 
 
 class Settings(BaseSettings):

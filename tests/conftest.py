@@ -15,12 +15,12 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.db.migrations import upgrade
-from bot.settings import ROOT, Settings
+from bot.settings import SHIPPED_JOURNEYS, Settings
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
 
-EXAMPLE_JOURNEY = ROOT / "config" / "journeys" / "example.en.yaml"
-DEFAULT_JOURNEY = ROOT / "config" / "journeys" / "online_store.ru.yaml"
+EXAMPLE_JOURNEY = SHIPPED_JOURNEYS / "example.en.yaml"
+DEFAULT_JOURNEY = SHIPPED_JOURNEYS / "online_store.ru.yaml"
 TOKEN = "123456:TEST-token"
 PG_SKIP_REASON = "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
 

@@ -20,11 +20,11 @@ from bot.db.engine import create_engine
 from bot.db.migrations import upgrade
 from bot.db.models import LmsEvent
 from bot.services.student_path import Person
-from bot.settings import ROOT, Settings
+from bot.settings import SHIPPED_JOURNEYS, Settings
 from bot.standin import BotAPIStandIn
 
 SECRET = "s3cret"
-JOURNEY_FILE = ROOT / "config" / "journeys" / "example.en.yaml"  # journey id "python-basics"
+JOURNEY_FILE = SHIPPED_JOURNEYS / "example.en.yaml"  # journey id "python-basics"
 STEP = "variables"
 
 

@@ -11,9 +11,9 @@ import yaml
 
 from bot.db.engine import create_engine
 from bot.db.migrations import is_up_to_date
-from bot.settings import ROOT, Settings
+from bot.settings import SHIPPED_JOURNEYS, Settings
 
-JOURNEYS = ROOT / "config" / "journeys"
+JOURNEYS = SHIPPED_JOURNEYS
 SHIPPED = [JOURNEYS / "example.en.yaml", JOURNEYS / "online_store.ru.yaml"]
 TOKEN = "123:abc"
 # a closed local port: if `run` talked to Telegram before checking the database it would fail here

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.settings import ROOT
+from bot.settings import SHIPPED_JOURNEYS
 from journeys.journey import Journey
 from journeys.loader import JourneyError, load_journey, parse_journey
 
-JOURNEYS = ROOT / "config" / "journeys"
+JOURNEYS = SHIPPED_JOURNEYS
 EXAMPLE_TEXT = (JOURNEYS / "example.en.yaml").read_text(encoding="utf-8")
 QUOTE_TIMES = 'write times in quotes, e.g. "10:00"'
 TOO_LONG = "at most 366d"

@@ -11,14 +11,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.settings import ROOT
+from bot.settings import SHIPPED_JOURNEYS
 from journeys.cohort import cohort_start
 from journeys.journey import Journey
 from journeys.loader import JourneyError, parse_journey
 from journeys.spec import Cohort
 from journeys.stalls import PaceState, stall_deadline, stall_reasons
 
-EXAMPLE_TEXT = (ROOT / "config" / "journeys" / "example.en.yaml").read_text(encoding="utf-8")
+EXAMPLE_TEXT = (SHIPPED_JOURNEYS / "example.en.yaml").read_text(encoding="utf-8")
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_TEXT)
 # a parse takes ~30 ms (PyYAML is pure Python): 50 examples a test keep the file at a few seconds
 FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=[*HealthCheck])

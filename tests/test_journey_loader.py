@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.settings import ROOT
+from bot.settings import SHIPPED_JOURNEYS
 from journeys.journey import Journey, check_text
 from journeys.loader import JourneyError, JourneyIssue, format_path, load_journey, parse_journey
 from journeys.spec import Question
 
-JOURNEYS = ROOT / "config" / "journeys"
+JOURNEYS = SHIPPED_JOURNEYS
 EXAMPLE = JOURNEYS / "example.en.yaml"
 DEFAULT = JOURNEYS / "online_store.ru.yaml"
 NAME = "broken.yaml"

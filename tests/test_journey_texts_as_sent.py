@@ -12,7 +12,7 @@ import yaml
 from bot.i18n import Translations
 from bot.outbox.messages import Out
 from bot.render import Composer
-from bot.settings import ROOT
+from bot.settings import SHIPPED_JOURNEYS
 from journeys.decisions import (
     AnswerRecorded,
     AskQuestion,
@@ -29,7 +29,7 @@ from journeys.loader import JourneyError, parse_journey
 from journeys.progress import Progress
 from journeys.telegram_html import plain_text
 
-EXAMPLE = ROOT / "config" / "journeys" / "example.en.yaml"
+EXAMPLE = SHIPPED_JOURNEYS / "example.en.yaml"
 MESSAGE_LIMIT, CAPTION_LIMIT = 4096, 1024  # characters after entities parsing, counted in UTF-16 units
 TRANSLATIONS = Translations()
 
