@@ -34,7 +34,9 @@ def run(command: list[str | Path], cwd: Path, timeout: float, **env: str) -> str
     result = subprocess.run(
         command, cwd=cwd, env=user_env() | env, capture_output=True, text=True, timeout=timeout, check=False
     )
-    assert result.returncode == 0, f"{command} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    # the error first; of the output (the demo's transcript is long) the end, where it stopped
+    stdout_tail = "\n".join(result.stdout.splitlines()[-30:])
+    assert result.returncode == 0, f"{command} exited {result.returncode}\n{result.stderr}\n…\n{stdout_tail}"
     return result.stdout
 
 
