@@ -4,7 +4,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.app import App
 from bot.db.engine import create_engine
@@ -26,16 +25,6 @@ from bot.standin import BotAPIStandIn
 SECRET = "s3cret"
 JOURNEY_FILE = SHIPPED_JOURNEYS / "example.en.yaml"  # journey id "python-basics"
 STEP = "variables"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def api_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/t.db"
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("set TEST_DATABASE_URL (postgresql+asyncpg://...) to run the API tests on PostgreSQL")
-    return url
 
 
 @pytest.fixture
@@ -82,11 +71,7 @@ async def serving(database_url: str, standin: BotAPIStandIn, **overrides: Any) -
     }
     app = App(Settings(**values | overrides))
     try:
-        if not app.settings.is_sqlite:
-            async with app.engine.begin() as connection:
-                await connection.execute(text("DROP SCHEMA public CASCADE"))
-                await connection.execute(text("CREATE SCHEMA public"))
-        await upgrade(app.engine)
+        await upgrade(app.engine)  # the fixture's databases come migrated; this one may not
         client = TestClient(TestServer(app.web_app()))
         await client.start_server()
         try:
@@ -98,8 +83,8 @@ async def serving(database_url: str, standin: BotAPIStandIn, **overrides: Any) -
 
 
 @pytest.fixture
-async def api(api_database_url: str, api_standin: BotAPIStandIn) -> AsyncIterator[Api]:
-    async with serving(api_database_url, api_standin) as running:
+async def api(database_url: str, api_standin: BotAPIStandIn) -> AsyncIterator[Api]:
+    async with serving(database_url, api_standin) as running:
         yield running
 
 
