@@ -1,28 +1,22 @@
 """Shared fixtures: databases on both backends, the Bot API stand-in and a running bot."""
 
 import asyncio
-import itertools
 import os
-import re
-import shutil
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import URL, make_url
 
 from bot.app import App
-from bot.db.engine import create_engine
 from bot.db.migrations import upgrade
 from bot.settings import SHIPPED_JOURNEYS, Settings
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
+from tests.databases import PostgresDatabases, SqliteTemplate
 
 EXAMPLE_JOURNEY = SHIPPED_JOURNEYS / "example.en.yaml"
 DEFAULT_JOURNEY = SHIPPED_JOURNEYS / "online_store.ru.yaml"
@@ -30,157 +24,48 @@ TOKEN = "123456:TEST-token"
 PG_SKIP_REASON = "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
 
 
-def quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-class Databases:
-    """Test databases cut from a template migrated once per session and backend: migrating for every test was
-    most of the suite's time. SQLite copies a file; PostgreSQL clones a database (CREATE DATABASE ... TEMPLATE),
-    all named after TEST_DATABASE_URL's database (journeybot_ci → journeybot_ci_tmpl, journeybot_ci_t1, ...)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.server = os.environ.get("TEST_DATABASE_URL")
-        self.numbers = itertools.count(1)
-        self._sqlite_template: Path | None = None
-        self._postgres_ready = False
-        self._postgres_template: str | None = None
-        self._lock = asyncio.Lock()
-
-    # SQLite
-
-    async def sqlite_copy(self, path: Path) -> str:
-        async with self._lock:
-            if self._sqlite_template is None:
-                self._sqlite_template = await self._migrated_sqlite_template()
-        shutil.copyfile(self._sqlite_template, path)
-        return f"sqlite+aiosqlite:///{path}"
-
-    async def _migrated_sqlite_template(self) -> Path:
-        path = self.workdir / "template.db"
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-        # WAL mode: bring everything into the file we copy (outside a transaction, which the engine always opens)
-        with closing(sqlite3.connect(path)) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return path
-
-    # PostgreSQL
-
-    def _postgres(self) -> URL:
-        if not self.server:
-            pytest.skip(PG_SKIP_REASON)
-        return make_url(self.server)
-
-    def _name(self, suffix: str) -> str:
-        return f"{self._postgres().database}_{suffix}"
-
-    def _url(self, name: str) -> str:
-        return self._postgres().set(database=name).render_as_string(hide_password=False)
-
-    async def _admin(self, statement: str) -> None:
-        url = self._postgres()
-        connection = await asyncpg.connect(
-            user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
-        )
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    async def postgres_clone(self) -> str:
-        """A new database with the migrated schema."""
-        async with self._lock:
-            await self._postgres_session_start()
-            if self._postgres_template is None:
-                self._postgres_template = await self._migrated_postgres_template()
-        return await self._create_postgres(self._postgres_template)
-
-    async def postgres_empty(self) -> str:
-        async with self._lock:
-            await self._postgres_session_start()
-        return await self._create_postgres("template0")
-
-    async def _postgres_session_start(self) -> None:
-        if not self._postgres_ready:
-            await self._drop_postgres_leftovers()
-            self._postgres_ready = True
-
-    async def _create_postgres(self, template: str) -> str:
-        name = self._name(f"t{next(self.numbers)}")
-        await self._admin(f"CREATE DATABASE {quoted(name)} TEMPLATE {quoted(template)}")
-        return self._url(name)
-
-    async def drop_postgres(self, url: str) -> None:
-        # FORCE: a bot process the test killed may not have closed its connections yet
-        await self._admin(f"DROP DATABASE IF EXISTS {quoted(str(make_url(url).database))} WITH (FORCE)")
-
-    async def _migrated_postgres_template(self) -> str:
-        name = self._name("tmpl")
-        await self._admin(f"CREATE DATABASE {quoted(name)} TEMPLATE template0")
-        engine = create_engine(self._url(name))
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()  # a template must have no connections when it is cloned
-        return name
-
-    async def _drop_postgres_leftovers(self) -> None:
-        """Databases a previous session left behind (killed, or stopped at a breakpoint)."""
-        url = self._postgres()
-        connection = await asyncpg.connect(
-            user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
-        )
-        try:
-            pattern = f"^{re.escape(str(url.database))}_(tmpl|t[0-9]+)$"
-            names = await connection.fetch("SELECT datname FROM pg_database WHERE datname ~ $1", pattern)
-            for row in names:
-                await connection.execute(f"DROP DATABASE IF EXISTS {quoted(row['datname'])} WITH (FORCE)")
-        finally:
-            await connection.close()
-
-    async def close(self) -> None:
-        if self._postgres_ready:
-            await self._drop_postgres_leftovers()
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="session")
-async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Databases]:
-    databases = Databases(tmp_path_factory.mktemp("databases"))
+async def postgres() -> AsyncIterator[PostgresDatabases | None]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    databases = PostgresDatabases(url) if url else None
     yield databases
-    await databases.close()
+    if databases:
+        await databases.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path, databases: Databases) -> AsyncIterator[str]:
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate, postgres: PostgresDatabases | None
+) -> AsyncIterator[str]:
     """A migrated database of each backend, this test's own; tests using it run once per backend."""
     if request.param == "sqlite":
-        yield await databases.sqlite_copy(tmp_path / "journeybot.db")
+        yield await sqlite_template.copy(tmp_path / "journeybot.db")
         return
-    url = await databases.postgres_clone()
-    try:
-        yield url
-    finally:
-        await databases.drop_postgres(url)
+    if postgres is None:
+        pytest.skip(PG_SKIP_REASON)
+    url = await postgres.clone()
+    yield url
+    postgres.drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def empty_database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, databases: Databases
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresDatabases | None
 ) -> AsyncIterator[str]:
     """An empty database of each backend, for the tests of migrating itself."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/empty.db"
         return
-    url = await databases.postgres_empty()
-    try:
-        yield url
-    finally:
-        await databases.drop_postgres(url)
+    if postgres is None:
+        pytest.skip(PG_SKIP_REASON)
+    url = await postgres.empty()
+    yield url
+    postgres.drop(url)
 
 
 @pytest.fixture
