@@ -101,15 +101,16 @@ async def test_milestone_reward_arrives_once(world: World) -> None:
     alice = world.student()
     await onboard(alice)
     intro = alice.last
+    assert intro is not None and "How this course works" in intro.text
     await alice.click("✅ Done")
     setup_step = alice.last
+    assert "Install Python" in setup_step.text
     data = setup_step.button("✅ Done")["callback_data"]
     for _ in range(2):  # a double tap on the step that earns the reward
         world.standin.push_callback(alice, setup_step.message_id, alice.id, data)
     await world.standin.settle()
     rewards = await outbox(world, "reward")
     assert [row.key.rsplit(":", 1)[1] for row in rewards] == ["first-step"]
-    assert intro is not None
 
     await alice.click("✅ Done")  # 3 of 5 done: past half way
     rewards = await outbox(world, "reward")
