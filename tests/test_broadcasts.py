@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
+from bot.broadcasts.service import Wiz
 from bot.db.models import (
     AuditEntry,
     Broadcast,
@@ -174,7 +175,7 @@ async def test_broadcasts_are_refused_to_non_staff_by_command_and_by_forged_butt
     assert "Not allowed" in mallory.last.text
     await mallory.send("/broadcasts")
     assert "Not allowed" in mallory.last.text
-    answer = standin.push_callback(mallory, mallory.last.message_id, mallory.id, "bw:1:send:0:0")
+    answer = standin.push_callback(mallory, mallory.last.message_id, mallory.id, Wiz(b=1, a="send").pack())
     await standin.settle()
     assert standin.callback_answers[answer].text == "Not allowed."
     [draft] = await broadcasts(app)

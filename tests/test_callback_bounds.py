@@ -4,6 +4,8 @@ import logging
 
 import pytest
 
+from bot.broadcasts.service import Wiz
+from bot.callbacks import Done
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
 from tests.conftest import World, make_settings, running_bot
@@ -16,7 +18,8 @@ OUT_OF_DATE = "This button is no longer active."
 
 
 async def press(world: World, who: FakeUser, chat_id: int, data: str) -> str | None:
-    message = world.standin.messages_in(chat_id)[-1]
+    # presses come only from the bot's messages: a message a person typed has no buttons to press
+    message = [m for m in world.standin.messages_in(chat_id) if m.from_bot][-1]
     callback_id = world.standin.push_callback(who, message.message_id, chat_id, data)
     await world.standin.settle()
     answer = world.standin.callback_answers.get(callback_id)
@@ -58,7 +61,7 @@ async def test_forged_numbers_on_staff_and_curator_buttons_are_answered_as_out_o
         world = World(app, standin, clock)
         admin = world.student(ADMIN, "Ada")
         await admin.send("/staff")
-        await admin.send("hello", chat_id=GROUP)  # a message in the group to press on
+        await app.bot.send_message(GROUP, "A message of the bot's in the group to press on")
         in_private = [f"sr:{INT8}:care", f"sr:{10**30}:-", f"bw:{INT4}:drop", f"bw:{INT8}:stop", f"bw:1:o:{INT8}:0"]
         in_group = [f"al:{INT4}:take", f"al:{INT8}:done"]
         answers = {data: await press(world, admin, admin.id, data) for data in in_private}
@@ -66,7 +69,12 @@ async def test_forged_numbers_on_staff_and_curator_buttons_are_answered_as_out_o
         assert answers == dict.fromkeys(in_private + in_group, OUT_OF_DATE)
         # in range, but past the end of the wizard's menus: refused before any list is indexed
         await admin.send("/broadcast")  # draft #1, at its segment menu
-        past_the_end = ["bw:1:st:99:0", "bw:1:tr:99:0", "bw:1:q:99:0", "bw:1:o:0:99"]
+        past_the_end = [
+            Wiz(b=1, a="st", n=99).pack(),
+            Wiz(b=1, a="tr", n=99).pack(),
+            Wiz(b=1, a="q", n=99).pack(),
+            Wiz(b=1, a="o", m=99).pack(),
+        ]
         answers = {data: await press(world, admin, admin.id, data) for data in past_the_end}
         assert answers == dict.fromkeys(past_the_end, "That button belongs to an earlier step.")
         assert errors(caplog) == []
@@ -82,7 +90,7 @@ async def test_a_done_pressed_on_another_message_counts_and_brings_the_next_step
     assert "Step 1 of 5" in alice.last.text
     # a modified client sends step 1's Done from the welcome message, which has no buttons to take away
     welcome = alice.messages[0]
-    callback_id = world.standin.push_callback(alice, welcome.message_id, alice.id, "d:1:0")
+    callback_id = world.standin.push_callback(alice, welcome.message_id, alice.id, Done(enrollment=1, step=0).pack())
     await world.standin.settle()
     assert world.standin.callback_answers[callback_id].text == "Counted ✓"
     assert "Step 2 of 5" in alice.last.text

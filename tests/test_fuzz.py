@@ -294,8 +294,10 @@ class Fuzzer:
         if in_group:
             chat_id, message = GROUP, rng.choice(self.bot_messages(GROUP))
         else:
-            everything = self.bot_messages(user_id) or [standin.message(user_id, 1)]
-            chat_id, message = user_id, rng.choice(mine[-2:] if mine and rng.random() < 0.6 else everything)
+            # only the bot's messages carry buttons: nobody can press on a message they typed
+            everything = self.bot_messages(user_id)
+            choices = mine[-2:] if mine and rng.random() < 0.6 else everything
+            chat_id, message = user_id, rng.choice(choices) if choices else None
         if message is None:  # nothing in the chat to press on yet
             return self._private_message(user_id)
         if inline and rng.random() < 0.5:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import AuditEntry, Role, StaffMember
+from bot.handlers.staff import SetRole
 from bot.services.staff import Permission
 from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
@@ -62,7 +63,9 @@ async def test_staff_commands_are_refused_to_non_admins(
         assert "Not allowed" in mallory.last.text
         assert await role_of(world, 666) is None
         # a forged role button pressed by a non-admin changes nothing either
-        answer = standin.push_callback(mallory, mallory.last.message_id, mallory.id, "sr:666:admin")
+        answer = standin.push_callback(
+            mallory, mallory.last.message_id, mallory.id, SetRole(user=666, role=Role.ADMIN).pack()
+        )
         await standin.settle()
         assert standin.callback_answers[answer].text == "Not allowed."
         assert await role_of(world, 666) is None
