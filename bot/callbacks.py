@@ -10,8 +10,9 @@ from typing import Annotated
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from bot.names import BIGINT_MAX
+
 INT_MAX = 2**31 - 1  # Integer columns (our primary keys) are int4 on PostgreSQL
-BIGINT_MAX = 2**63 - 1  # BigInteger columns; also SQLite's INTEGER
 INDEX_MAX = 9_999  # positions in a journey's lists and menus: far more than a journey file holds
 
 RowId = Annotated[int, Field(ge=1, le=INT_MAX)]

@@ -6,7 +6,9 @@ title; our columns hold 128. Anything shown to people is cut with an ellipsis, s
 
 import re
 
-from bot.callbacks import BIGINT_MAX
+# BigInteger columns; also SQLite's INTEGER. Here rather than in bot.callbacks, so the CLI needs no aiogram import.
+BIGINT_MAX = 2**63 - 1
+
 
 ELLIPSIS = "…"
 NAME_LENGTH = 128  # the String(128) columns that keep names: staff, students, alert takers
