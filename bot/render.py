@@ -21,6 +21,8 @@ from journeys.decisions import (
     Decision,
     Notice,
     ProgressReport,
+    RewardEarned,
+    ShowNudge,
     ShowStep,
     StepAccepted,
     TextRejected,
@@ -30,7 +32,6 @@ from journeys.decisions import (
     Welcome,
 )
 from journeys.progress import Progress
-from journeys.spec import Nudge, Reward, Step
 
 
 def N_(message: str) -> str:
@@ -129,18 +130,21 @@ class Composer:
                 return [self._progress(decision)]
             case Notice(key=key):
                 return [Out.text(notice_text(key, t))]
+            case ShowNudge():
+                return [self._nudge(decision)]
+            case RewardEarned():
+                return self._reward(decision)
         raise AssertionError(f"no rendering for {decision!r}")
 
-    def nudge(
-        self, nudge: Nudge, progress: Progress, next_step: Step | None, enrollment_id: int, *, curator: bool
-    ) -> list[Out]:
-        lines = [nudge.text.strip(), "", done_tracker(progress, self.t)]
-        if next_step is not None:
-            lines.append(self.t("Next: <b>{title}</b>", title=escape(next_step.title)))
-        markup = keyboards.nudge_keyboard(enrollment_id, self.t, offer_curator=curator and nudge.offer_curator)
-        return [Out.text("\n".join(lines), markup)]
+    def _nudge(self, show: ShowNudge) -> Out:
+        lines = [show.nudge.text.strip(), "", done_tracker(show.progress, self.t)]
+        if show.next_step is not None:
+            lines.append(self.t("Next: <b>{title}</b>", title=escape(show.next_step.title)))
+        markup = keyboards.nudge_keyboard(show.enrollment_id, self.t, offer_curator=show.offer_curator)
+        return Out.text("\n".join(lines), markup)
 
-    def reward(self, reward: Reward) -> list[Out]:
+    def _reward(self, earned: RewardEarned) -> list[Out]:
+        reward = earned.reward
         outs = []
         if reward.media:
             outs.append(Out.media(f"send_{reward.media.kind.value}", reward.media.url))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from journeys.progress import Progress
-from journeys.spec import Question, Stage, Step, Track
+from journeys.spec import Nudge, Question, Reward, Stage, Step, Track
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,27 @@ class Notice:
     key: str
 
 
+# --- engagement: what the nudge ladder and the milestones say (journeys/nudges.py, journeys/rewards.py) ---
+
+
+@dataclass(frozen=True)
+class ShowNudge:
+    """A reminder of the nudge ladder, with where the student stands and what comes next."""
+
+    enrollment_id: int
+    nudge: Nudge
+    progress: Progress
+    next_step: Step | None
+    offer_curator: bool  # a "write to a curator" button
+
+
+@dataclass(frozen=True)
+class RewardEarned:
+    """A milestone reached: its reward message (and media) goes once per enrollment."""
+
+    reward: Reward
+
+
 Decision = (
     Welcome
     | AskQuestion
@@ -112,4 +133,6 @@ Decision = (
     | AlreadyCompleted
     | ProgressReport
     | Notice
+    | ShowNudge
+    | RewardEarned
 )

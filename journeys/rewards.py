@@ -1,10 +1,12 @@
 """Milestones: which rewards a student has earned by now."""
 
+from journeys.decisions import RewardEarned
 from journeys.journey import Journey
-from journeys.spec import Reward
 
 
-def earned_rewards(journey: Journey, track_id: str, completed: set[str]) -> list[Reward]:
+def earned_rewards(journey: Journey, track_id: str, completed: set[str]) -> list[RewardEarned]:
+    """Every reward whose trigger the completed steps meet, in the journey's order (already sent ones too:
+    the outbox key makes each arrive once)."""
     steps = journey.track(track_id).steps
     done = sum(1 for step in steps if step in completed)
     percent = 100 * done // len(steps)
@@ -19,5 +21,5 @@ def earned_rewards(journey: Journey, track_id: str, completed: set[str]) -> list
             stage_steps = [s for s in steps if journey.stage_of(s).id == trigger.after_stage]
             hit = bool(stage_steps) and all(s in completed for s in stage_steps)
         if hit:
-            earned.append(reward)
+            earned.append(RewardEarned(reward))
     return earned

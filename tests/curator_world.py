@@ -13,11 +13,12 @@ from bot.outbox.limiter import Limiter
 from bot.standin import BotAPIStandIn, FakeUser
 from bot.standin.server import StoredMessage
 from journeys.clock import ManualClock
+from journeys.stalls import StallReasons
 from tests.conftest import make_settings, running_bot
 
 GROUP = -100777
 BOB, CAROL_CURATOR, OUTSIDER, ADMIN = 2001, 2002, 3003, 4004
-REASONS = {"idle_days": 9.5, "behind_steps": 3, "ladder_exhausted": True}
+REASONS = StallReasons(idle_days=9.5, behind_steps=3, ladder_exhausted=True)
 DAY = timedelta(days=1)
 
 

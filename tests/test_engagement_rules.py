@@ -80,22 +80,22 @@ def test_nobody_is_stalled_after_the_last_step() -> None:
 def test_stall_reasons_say_how_far_behind() -> None:
     state = PaceState(started_at=msk(2, 10), last_progress_at=msk(3, 10), done=1, total=8)
     reasons = stall_reasons(state, WEEK, msk(30, 10), ladder_exhausted=False)
-    assert reasons == {"idle_days": 27.0, "behind_steps": 3, "ladder_exhausted": False}
+    assert reasons.to_json() == {"idle_days": 27.0, "behind_steps": 3, "ladder_exhausted": False}
 
 
 def test_rewards_by_step_percent_and_stage() -> None:
     journey = load_journey(EXAMPLE_JOURNEY)
-    ids = lambda done: [r.id for r in earned_rewards(journey, "novice", set(done))]  # noqa: E731
+    ids = lambda done: [r.reward.id for r in earned_rewards(journey, "novice", set(done))]  # noqa: E731
     assert ids(["how-it-works"]) == []
     assert ids(["how-it-works", "setup"]) == ["first-step"]
     assert ids(["how-it-works", "setup", "variables"]) == ["first-step", "halfway", "basics-done"]
     # the advanced track has no basics steps: no stage reward, and no reward for a step it skips
-    assert [r.id for r in earned_rewards(journey, "advanced", {"functions"})] == ["halfway"]
+    assert [r.reward.id for r in earned_rewards(journey, "advanced", {"functions"})] == ["halfway"]
 
 
 def test_default_journey_rewards_are_reachable_on_both_tracks() -> None:
     journey = load_journey(DEFAULT_JOURNEY)
     for track in journey.spec.tracks:
         everything = set(journey.spec.tracks[track].steps)
-        earned = {r.id for r in earned_rewards(journey, track, everything)}
+        earned = {r.reward.id for r in earned_rewards(journey, track, everything)}
         assert {"quarter", "halfway", "finish", "opening-done"} <= earned

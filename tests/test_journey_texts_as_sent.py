@@ -19,6 +19,8 @@ from journeys.decisions import (
     CourseCompleted,
     Decision,
     ProgressReport,
+    RewardEarned,
+    ShowNudge,
     ShowStep,
     TextRejected,
     TrackAssigned,
@@ -100,9 +102,8 @@ def messages(journey: Journey, language: str) -> list[Out]:
     track_id = next(iter(journey.spec.tracks))
     steps = journey.steps_of(track_id)
     for nudge in journey.spec.nudges:
-        outs += composer.nudge(nudge, Progress(0, len(steps)), steps[-1], 1, curator=True)
-    for reward in journey.spec.rewards:
-        outs += composer.reward(reward)
+        outs += composer.compose([ShowNudge(1, nudge, Progress(0, len(steps)), steps[-1], nudge.offer_curator)])
+    outs += composer.compose([RewardEarned(reward) for reward in journey.spec.rewards])
     return outs
 
 

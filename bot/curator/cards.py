@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
@@ -15,6 +14,7 @@ from bot.i18n import Translator
 from bot.names import fit
 from bot.render import done_tracker, tracker, when
 from journeys.progress import Progress
+from journeys.stalls import StallReasons
 
 TOPIC_NAME_LIMIT = 128
 
@@ -68,13 +68,11 @@ def card_text(facts: Facts, t: Translator) -> str:
     return "\n".join([t("🗂 Student card"), *_profile(facts, t)])
 
 
-def reasons_lines(reasons: dict[str, Any], t: Translator) -> list[str]:
-    lines = []
-    if reasons.get("idle_days") is not None:
-        lines.append(t("Idle: {days} days", days=reasons["idle_days"]))
-    if reasons.get("behind_steps"):
-        lines.append(t("Behind the pace: {n} steps", n=reasons["behind_steps"]))
-    if reasons.get("ladder_exhausted"):
+def reasons_lines(reasons: StallReasons, t: Translator) -> list[str]:
+    lines = [t("Idle: {days} days", days=reasons.idle_days)]
+    if reasons.behind_steps:
+        lines.append(t("Behind the pace: {n} steps", n=reasons.behind_steps))
+    if reasons.ladder_exhausted:
         lines.append(t("Every reminder was sent without a reaction."))
     return lines
 
@@ -101,7 +99,11 @@ def status_line(alert: Alert, t: Translator, tz: ZoneInfo, resolver: str | None 
 
 
 def alert_text(alert: Alert, facts: Facts, t: Translator, tz: ZoneInfo, resolver: str | None = None) -> str:
-    lines = [t("🚨 <b>Student stalled</b>"), *_profile(facts, t), *reasons_lines(alert.reasons, t)]
+    lines = [
+        t("🚨 <b>Student stalled</b>"),
+        *_profile(facts, t),
+        *reasons_lines(StallReasons.from_json(alert.reasons), t),
+    ]
     status = status_line(alert, t, tz, resolver)
     return "\n".join([*lines, "", status] if status else lines)
 

@@ -53,6 +53,7 @@ from bot.telegram_failure import TelegramFailure
 from journeys.clock import Clock
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.progress import Progress
+from journeys.stalls import StallReasons
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ DIGEST_WINDOW = timedelta(hours=1)  # a digest not decided (or not sent) this lo
 REPAIR_BATCH = 20
 
 # why an enrollment counts as stalled at a moment (the engagement's stall detection decides it)
-StallReasons = Callable[[UnitOfWork, Enrollment, datetime], Awaitable[dict[str, object]]]
+ReasonsAt = Callable[[UnitOfWork, Enrollment, datetime], Awaitable[StallReasons]]
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class CuratorDesk:
         journey: Journey,
         translations: Translations,
         clock: Clock,
-        stall_reasons: StallReasons,
+        stall_reasons: ReasonsAt,
     ) -> None:
         self.chat_id = settings.curator_chat_id
         self.stall_reasons = stall_reasons
@@ -123,7 +124,7 @@ class CuratorDesk:
     # ----- alerts --------------------------------------------------------------------------------
 
     async def raise_alert(
-        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: dict[str, Any], now: datetime
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: StallReasons, now: datetime
     ) -> bool:
         """Queues an alert for a stalled enrollment; False when off or one is already unresolved."""
         if self.chat_id is None:
@@ -139,7 +140,7 @@ class CuratorDesk:
                 enrollment_id=enrollment.id,
                 student_id=student.id,
                 status=AlertStatus.OPEN,
-                reasons=reasons,
+                reasons=reasons.to_json(),
                 opened_at=now,
             )
             .on_conflict_do_nothing(index_elements=["enrollment_id"], index_where=ALERT_UNRESOLVED)
@@ -329,7 +330,7 @@ class CuratorDesk:
                 alert.taken_by = alert.taken_by_name = alert.taken_at = None
                 alert.opened_at = now  # "untaken for a day" counts from its return
                 # idle time and pace as of today, not as of the day it was raised
-                alert.reasons = dict(await self.stall_reasons(uow, enrollment, now))
+                alert.reasons = (await self.stall_reasons(uow, enrollment, now)).to_json()
                 await session.flush()
                 await self._post(
                     session, alert, student, enrollment, f"alert:{alert.id}:back:{ended:%Y%m%d%H%M%S}", now

@@ -1,5 +1,6 @@
 """Data access. Repositories add, query and flush; only the unit of work commits."""
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,19 @@ class EnrollmentRepository:
             select(StepCompletion.step_id).where(StepCompletion.enrollment_id == enrollment_id)
         )
         return set(rows)
+
+    async def completed_steps_of(self, enrollment_ids: Collection[int]) -> dict[int, set[str]]:
+        """The completed steps of a batch of enrollments, in one query (every id gets a set, maybe empty)."""
+        completed: dict[int, set[str]] = {enrollment_id: set() for enrollment_id in enrollment_ids}
+        if completed:
+            rows = await self.session.execute(
+                select(StepCompletion.enrollment_id, StepCompletion.step_id).where(
+                    StepCompletion.enrollment_id.in_(completed)
+                )
+            )
+            for enrollment_id, step_id in rows.all():
+                completed[enrollment_id].add(step_id)
+        return completed
 
     async def record_completion(self, enrollment_id: int, step_id: str, source: str, at: datetime) -> bool:
         """True when this is the first completion of the step: double presses and LMS repeats count once."""

@@ -1,15 +1,18 @@
 """Keeping students moving: cohort starts, the nudge ladder, rewards and stall detection.
 
-Everything here is driven by stored columns (next_nudge_at, stall_at, cohort_start) that the ticker
-finds with indexed queries, and every message goes through the outbox with an idempotency key.
+Load → decide → store: the decisions are journeys/nudges.py (the ladder and the weekly cap),
+journeys/rewards.py and journeys/stalls.py; this service loads their plain state a batch at a time and
+applies what they return. Everything is driven by stored columns (next_nudge_at, stall_at, cohort_start)
+that the ticker finds with indexed queries, and every message goes through the outbox with an idempotency key.
 """
 
 import logging
-from datetime import datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import datetime, time
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.db.models import Enrollment, OutboxMessage, OutboxStatus, Student
 from bot.db.uow import UnitOfWork
@@ -18,22 +21,36 @@ from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
 from bot.services.student_path import StudentPath
 from journeys.journey import EnrollmentStatus, Journey
+from journeys.nudges import (
+    WEEK,
+    Delivery,
+    LadderDone,
+    LadderExhausted,
+    LadderState,
+    NextRung,
+    NudgeDue,
+    NudgePostponed,
+    decide_nudge,
+    ladder_exhausted,
+    new_idle_spell,
+    nudge_message,
+)
 from journeys.progress import Progress
 from journeys.rewards import earned_rewards
 from journeys.spec import Stall
-from journeys.stalls import LADDER_GRACE, PaceState, stall_deadline, stall_reasons
+from journeys.stalls import PaceState, Stalled, StallReasons, check_stall, stall_reasons
 from journeys.timing import QuietHours, deliver_at
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows a job handles per tick; the next tick takes the rest
 CAPPED_KINDS = ("nudge",)  # the weekly cap limits automatic reminders, not rewards or the course itself
-WEEK = timedelta(days=7)
+CAPPED_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
 
 
 class AlertDesk(Protocol):
     async def raise_alert(
-        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: dict[str, object], now: datetime
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: StallReasons, now: datetime
     ) -> bool: ...
 
 
@@ -72,33 +89,39 @@ class Engagement:
         await self._queue_rewards(uow, student, enrollment, now)
 
     async def _new_idle_spell(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> None:
-        nudges = self.journey.spec.nudges
         done = enrollment.status is EnrollmentStatus.COMPLETED
-        enrollment.nudge_rung = 0
-        enrollment.next_nudge_at = None if done or enrollment.holdout or not nudges else now + nudges[0].after
-        enrollment.stall_at = (
-            None if done else stall_deadline(await self._pace(uow, enrollment), *self._thresholds(enrollment))
+        pace = None if done else await self._pace(uow, enrollment)
+        spell = new_idle_spell(
+            now,
+            self.journey.spec.nudges,
+            holdout=enrollment.holdout,
+            pace=pace,
+            every=self.journey.spec.pace,
+            stall=self._stall(enrollment),
         )
+        enrollment.nudge_rung = spell.rung
+        enrollment.next_nudge_at = spell.next_nudge_at
+        enrollment.stall_at = spell.stall_at
 
     async def _queue_rewards(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None:
         if not self.journey.spec.rewards or enrollment.track is None:
             return
         completed = await uow.enrollments.completed_steps(enrollment.id)
-        for reward in earned_rewards(self.journey, enrollment.track, completed):
+        for earned in earned_rewards(self.journey, enrollment.track, completed):
             # the key makes each reward arrive once, whether the bot or the LMS counted the step, or both
             queued = await enqueue(
                 uow.session,
-                key=f"reward:{enrollment.id}:{reward.id}",
+                key=f"reward:{enrollment.id}:{earned.reward.id}",
                 kind="reward",
                 chat_id=student.telegram_id,
                 student_id=student.id,
-                messages=self.composer(student).reward(reward),
+                messages=self.composer(student).compose([earned]),
                 due_at=now,
                 now=now,
             )
             if queued:
                 uow.events.record(
-                    "reward_earned", now, student_id=student.id, enrollment_id=enrollment.id, reward=reward.id
+                    "reward_earned", now, student_id=student.id, enrollment_id=enrollment.id, reward=earned.reward.id
                 )
 
     # --- ticker jobs -----------------------------------------------------------------------------
@@ -127,6 +150,7 @@ class Engagement:
 
     async def send_nudges(self, uow: UnitOfWork, now: datetime) -> int:
         nudges = self.journey.spec.nudges
+        cap = self.journey.spec.schedule.weekly_cap
         due = await self._due(
             uow,
             Enrollment.status == EnrollmentStatus.ACTIVE,
@@ -134,69 +158,87 @@ class Engagement:
             Enrollment.holdout.is_(False),
             order=Enrollment.next_nudge_at,
         )
+        completed = await uow.enrollments.completed_steps_of([enrollment.id for enrollment, _ in due])
+        capped = await self._capped_sends(uow, [student.id for _, student in due], now) if cap else {}
         for enrollment, student in due:
-            rung = enrollment.nudge_rung
-            if student.blocked_at is not None or rung >= len(nudges):
-                enrollment.next_nudge_at = None
-                continue
-            postponed = await self._over_weekly_cap(uow, student, now)
-            if postponed is not None:
-                enrollment.next_nudge_at = postponed
-                continue
-            await self._queue_nudge(uow, student, enrollment, rung, now)
+            sends = capped.setdefault(student.id, [])
+            decision = decide_nudge(
+                nudges,
+                self._ladder(enrollment, student),
+                now,
+                self._delivery(enrollment, student),
+                cap=cap,
+                capped_sends=sends,
+            )
+            match decision:
+                case LadderDone():
+                    enrollment.next_nudge_at = None
+                case NudgePostponed(until=until):
+                    enrollment.next_nudge_at = until
+                case NudgeDue():
+                    if await self._queue_nudge(uow, student, enrollment, decision, completed[enrollment.id], now):
+                        sends.append(decision.at)  # counts for the cap if the student comes up again
         return len(due)
 
     async def _queue_nudge(
-        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, rung: int, now: datetime
-    ) -> None:
-        nudges = self.journey.spec.nudges
+        self,
+        uow: UnitOfWork,
+        student: Student,
+        enrollment: Enrollment,
+        due: NudgeDue,
+        completed: set[str],
+        now: datetime,
+    ) -> bool:
+        """Queues the reminder and moves the ladder on; False when the outbox already had it."""
         assert enrollment.track is not None and enrollment.started_at is not None
         spell = enrollment.last_progress_at or enrollment.started_at
-        completed = await uow.enrollments.completed_steps(enrollment.id)
-        total = len(self.journey.track(enrollment.track).steps)
-        progress = Progress(self.journey.done_count(enrollment.track, completed), total)
-        next_step = self.journey.next_step(enrollment.track, completed)
-        tz = ZoneInfo(student.timezone)
-        when = deliver_at(now, tz, self.quiet, _days(enrollment.study_days), _time(enrollment.study_time))
-        await enqueue(
+        progress = Progress(
+            self.journey.done_count(enrollment.track, completed), len(self.journey.track(enrollment.track).steps)
+        )
+        show = nudge_message(
+            self.journey.spec.nudges[due.rung],
+            enrollment.id,
+            progress,
+            self.journey.next_step(enrollment.track, completed),
+            curators=self.curator_on,
+        )
+        queued = await enqueue(
             uow.session,
-            key=f"nudge:{enrollment.id}:{int(spell.timestamp())}:{rung}",
+            key=f"nudge:{enrollment.id}:{int(spell.timestamp())}:{due.rung}",
             kind="nudge",
             chat_id=student.telegram_id,
             student_id=student.id,
-            messages=self.composer(student).nudge(
-                nudges[rung], progress, next_step, enrollment.id, curator=self.curator_on
-            ),
-            due_at=when,
+            messages=self.composer(student).compose([show]),
+            due_at=due.at,
             now=now,
         )
-        uow.events.record("nudged", now, student_id=student.id, enrollment_id=enrollment.id, rung=rung)
-        enrollment.nudge_rung = rung + 1
-        if rung + 1 < len(nudges):
-            enrollment.next_nudge_at = spell + nudges[rung + 1].after
-        else:
-            enrollment.next_nudge_at = None
-            # the ladder ran out: if the last reminder does not help, the curators hear of it
-            last_chance = when + LADDER_GRACE
-            enrollment.stall_at = min(enrollment.stall_at or last_chance, last_chance)
+        uow.events.record("nudged", now, student_id=student.id, enrollment_id=enrollment.id, rung=due.rung)
+        enrollment.nudge_rung = due.rung + 1
+        match due.then:
+            case NextRung(at=at):
+                enrollment.next_nudge_at = at
+            case LadderExhausted(stall_by=stall_by):
+                enrollment.next_nudge_at = None
+                enrollment.stall_at = stall_by
+        return queued
 
-    async def _over_weekly_cap(self, uow: UnitOfWork, student: Student, now: datetime) -> datetime | None:
-        """None when another reminder fits this week; otherwise when the oldest one leaves the window."""
-        cap = self.journey.spec.schedule.weekly_cap
-        if cap is None:
-            return None
-        window = await uow.session.execute(
-            select(func.count(), func.min(OutboxMessage.due_at)).where(
-                OutboxMessage.student_id == student.id,
+    async def _capped_sends(
+        self, uow: UnitOfWork, student_ids: Sequence[int], now: datetime
+    ) -> dict[int, list[datetime]]:
+        """Due times of each student's reminders in the cap's window (queued or sent), in one query."""
+        rows = await uow.session.execute(
+            select(OutboxMessage.student_id, OutboxMessage.due_at).where(
+                OutboxMessage.student_id.in_(set(student_ids)),
                 OutboxMessage.kind.in_(CAPPED_KINDS),
-                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)),
+                OutboxMessage.status.in_(CAPPED_STATUSES),
                 OutboxMessage.due_at > now - WEEK,
             )
         )
-        count, oldest = window.one()
-        if count < cap:
-            return None
-        return oldest + WEEK
+        sends: dict[int, list[datetime]] = {}
+        for student_id, due_at in rows.all():
+            if student_id is not None:
+                sends.setdefault(student_id, []).append(due_at)
+        return sends
 
     async def detect_stalls(self, uow: UnitOfWork, now: datetime) -> int:
         due = await self._due(
@@ -206,22 +248,35 @@ class Engagement:
             Enrollment.stalled_at.is_(None),
             order=Enrollment.stall_at,
         )
+        completed = await uow.enrollments.completed_steps_of([enrollment.id for enrollment, _ in due])
         for enrollment, student in due:
-            reasons = await self.stall_reasons(uow, enrollment, now)
-            enrollment.stalled_at = now
-            enrollment.stall_at = None
-            uow.events.record("stalled", now, student_id=student.id, enrollment_id=enrollment.id, **reasons)
-            if self.desk is not None:
-                await self.desk.raise_alert(uow, student, enrollment, reasons, now)
+            stalled = check_stall(
+                enrollment.stall_at,
+                self._pace_of(enrollment, completed[enrollment.id]),
+                self.journey.spec.pace,
+                now,
+                ladder_exhausted=ladder_exhausted(self.journey.spec.nudges, enrollment.nudge_rung),
+            )
+            if stalled is not None:
+                await self._stalled(uow, student, enrollment, stalled, now)
         return len(due)
 
-    async def stall_reasons(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> dict[str, object]:
-        """Why the student counts as stalled at `now` (idle days, steps behind, reminders used up)."""
-        state = await self._pace(uow, enrollment)
-        exhausted = bool(self.journey.spec.nudges) and enrollment.nudge_rung >= len(self.journey.spec.nudges)
-        return stall_reasons(state, self.journey.spec.pace, now, ladder_exhausted=exhausted)
+    async def _stalled(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, stalled: Stalled, now: datetime
+    ) -> None:
+        enrollment.stalled_at = now
+        enrollment.stall_at = None
+        reasons = stalled.reasons
+        uow.events.record("stalled", now, student_id=student.id, enrollment_id=enrollment.id, **reasons.to_json())
+        if self.desk is not None:
+            await self.desk.raise_alert(uow, student, enrollment, reasons, now)
 
-    # --- helpers ---------------------------------------------------------------------------------
+    async def stall_reasons(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> StallReasons:
+        """Why the student counts as stalled at `now` (idle days, steps behind, reminders used up)."""
+        exhausted = ladder_exhausted(self.journey.spec.nudges, enrollment.nudge_rung)
+        return stall_reasons(await self._pace(uow, enrollment), self.journey.spec.pace, now, ladder_exhausted=exhausted)
+
+    # --- loading plain state ---------------------------------------------------------------------
 
     async def _due(self, uow: UnitOfWork, *conditions: object, order: object) -> list[tuple[Enrollment, Student]]:
         """A batch of due enrollments with their students, in one query (not one per student)."""
@@ -237,8 +292,10 @@ class Engagement:
         return [(enrollment, student) for enrollment, student in (await uow.session.execute(query)).all()]
 
     async def _pace(self, uow: UnitOfWork, enrollment: Enrollment) -> PaceState:
+        return self._pace_of(enrollment, await uow.enrollments.completed_steps(enrollment.id))
+
+    def _pace_of(self, enrollment: Enrollment, completed: set[str]) -> PaceState:
         assert enrollment.track is not None and enrollment.started_at is not None
-        completed = await uow.enrollments.completed_steps(enrollment.id)
         return PaceState(
             started_at=enrollment.started_at,
             last_progress_at=enrollment.last_progress_at,
@@ -246,13 +303,29 @@ class Engagement:
             total=len(self.journey.track(enrollment.track).steps),
         )
 
-    def _thresholds(self, enrollment: Enrollment) -> tuple[timedelta, Stall]:
+    def _ladder(self, enrollment: Enrollment, student: Student) -> LadderState:
+        assert enrollment.started_at is not None
+        return LadderState(
+            rung=enrollment.nudge_rung,
+            spell_start=enrollment.last_progress_at or enrollment.started_at,
+            next_at=enrollment.next_nudge_at,
+            stall_at=enrollment.stall_at,
+            holdout=enrollment.holdout,
+            blocked=student.blocked_at is not None,
+        )
+
+    def _delivery(self, enrollment: Enrollment, student: Student) -> Delivery:
+        return Delivery(
+            ZoneInfo(student.timezone), self.quiet, _days(enrollment.study_days), _time(enrollment.study_time)
+        )
+
+    def _stall(self, enrollment: Enrollment) -> Stall:
         track = self.journey.track(enrollment.track) if enrollment.track else None
-        return self.journey.spec.pace, (track.stall if track and track.stall else self.journey.spec.stall)
+        return track.stall if track and track.stall else self.journey.spec.stall
 
 
-def _days(value: str | None) -> set[int] | None:
-    return {int(day) for day in value.split(",")} if value else None
+def _days(value: str | None) -> frozenset[int] | None:
+    return frozenset(int(day) for day in value.split(",")) if value else None
 
 
 def _time(value: str | None) -> time | None:
