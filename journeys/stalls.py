@@ -66,7 +66,8 @@ def stall_deadline(state: PaceState, pace: timedelta, stall: Stall) -> datetime 
 
 
 def stall_reasons(state: PaceState, pace: timedelta, now: datetime, *, ladder_exhausted: bool) -> StallReasons:
-    expected = min(state.total, int((now - state.started_at) / pace)) if pace else state.total
+    # whole pace periods since the start, counted exactly: a float quotient can round up to the next step
+    expected = min(state.total, max(0, (now - state.started_at) // pace)) if pace else state.total
     return StallReasons(
         idle_days=round((now - state.idle_since) / DAY, 1),
         behind_steps=max(0, expected - state.done),
