@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -32,10 +32,8 @@ def outside_quiet_hours(moment: datetime, tz: ZoneInfo, quiet: QuietHours | None
     local = moment.astimezone(tz)
     if not quiet.contains(local.time().replace(tzinfo=None)):
         return moment
-    morning = datetime.combine(local.date(), quiet.end, tzinfo=tz)
-    if morning <= local:
-        morning = datetime.combine(local.date() + timedelta(days=1), quiet.end, tzinfo=tz)
-    return morning
+    morning = _on_the_clock(local.date(), quiet.end, tz, after=moment, strictly=True)
+    return morning or datetime.combine(local.date() + timedelta(days=1), quiet.end, tzinfo=tz)
 
 
 def next_study_slot(moment: datetime, tz: ZoneInfo, days: Collection[int], at: time) -> datetime:
@@ -43,10 +41,25 @@ def next_study_slot(moment: datetime, tz: ZoneInfo, days: Collection[int], at: t
     local = moment.astimezone(tz)
     for offset in range(8):
         day = local.date() + timedelta(days=offset)
-        slot = datetime.combine(day, at, tzinfo=tz)
-        if day.isoweekday() in days and slot >= local:
+        slot = _on_the_clock(day, at, tz, after=moment, strictly=False) if day.isoweekday() in days else None
+        if slot is not None:
             return slot
     raise ValueError("a study plan needs at least one weekday")
+
+
+def _on_the_clock(day: date, at: time, tz: ZoneInfo, *, after: datetime, strictly: bool) -> datetime | None:
+    """`at` on `day` on the zone's clock if that is (strictly) after `after`, else None.
+
+    Compared as instants: the same zone's datetimes compare by their wall clocks, and in the hour repeated
+    when clocks go back the second occurrence of `at` may still be ahead while the first is past.
+    """
+    limit = after.astimezone(UTC)
+    for fold in (0, 1):
+        candidate = datetime.combine(day, at, tzinfo=tz).replace(fold=fold)
+        instant = candidate.astimezone(UTC)
+        if instant > limit or (instant == limit and not strictly):
+            return candidate
+    return None
 
 
 def deliver_at(
