@@ -33,7 +33,7 @@ from journeys.spec import Nudge, Stall
 from journeys.stalls import PaceState, stall_deadline
 from journeys.timing import QuietHours
 
-PLAIN = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+PLAIN = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 TICK = timedelta(microseconds=1)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 MSK = ZoneInfo("Europe/Moscow")

@@ -10,7 +10,7 @@ from journeys.loader import load_journey
 from journeys.rewards import earned_rewards
 from tests.conftest import DEFAULT_JOURNEY, EXAMPLE_JOURNEY
 
-PLAIN = settings(max_examples=200, deadline=None, derandomize=True, database=None)
+PLAIN = settings(max_examples=100, deadline=None, derandomize=True, database=None)
 JOURNEYS = [load_journey(EXAMPLE_JOURNEY), load_journey(DEFAULT_JOURNEY)]
 TRACKS = [(journey, track) for journey in JOURNEYS for track in journey.spec.tracks]
 

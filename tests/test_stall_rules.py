@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from journeys.spec import Stall
 from journeys.stalls import PaceState, Stalled, StallReasons, check_stall, stall_deadline, stall_reasons
 
-PLAIN = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+PLAIN = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 TICK = timedelta(microseconds=1)
 DAY = timedelta(days=1)
 START = datetime(2026, 11, 2, 7, tzinfo=UTC)
