@@ -1,21 +1,25 @@
 """The bot acting on its own: cohort starts, the nudge ladder, rewards and stalls, under a ManualClock."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import ORMExecuteState
 
 from bot.db.models import Enrollment, Event, ExternalIdentity, OutboxMessage, OutboxStatus, StepCompletion
+from bot.db.uow import UnitOfWork
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
 from tests.conftest import EXAMPLE_JOURNEY, World, make_settings, running_bot
 
 MSK = ZoneInfo("Europe/Moscow")
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 async def onboard(student: FakeUser, *, advanced: bool = False) -> None:
@@ -261,3 +265,37 @@ async def test_a_step_counted_by_the_bot_and_the_lms_at_once_rewards_once(world:
     async with world.app.uow() as uow:
         completions = await uow.session.scalars(select(StepCompletion).where(StepCompletion.step_id == "setup"))
         assert len(list(completions)) == 1
+
+
+async def reads_during(world: World, job: Callable[[UnitOfWork, datetime], Awaitable[int]]) -> tuple[int, int]:
+    """(rows the job handled, SELECTs it ran): the job runs in its own unit of work, as the ticker runs it."""
+    reads: list[ORMExecuteState] = []
+    async with world.app.uow() as uow:
+        listen = lambda state: reads.append(state) if state.is_select else None  # noqa: E731
+        event.listen(uow.session.sync_session, "do_orm_execute", listen)
+        handled = await job(uow, world.clock.now())
+        await uow.commit()
+    return handled, len(reads)
+
+
+async def test_reminders_and_stalls_read_as_much_for_two_students_as_for_one(world: World) -> None:
+    """The ticker loads a batch's state in a fixed number of queries, not one more per student."""
+    start = world.clock.now()
+    await onboard(world.student(1001, "Alice"))
+    world.clock.set(start + HOUR)
+    await onboard(world.student(1002, "Bob"))
+    await onboard(world.student(1003, "Carol"))
+    engagement = world.app.engagement
+    # the example's two rungs, then a day of grace: Alice's turn comes alone, an hour later Bob's and Carol's
+    for job, moment in [
+        (engagement.send_nudges, 2 * DAY),
+        (engagement.send_nudges, 5 * DAY),
+        (engagement.detect_stalls, 6 * DAY),
+    ]:
+        world.clock.set(start + moment)
+        one = await reads_during(world, job)
+        world.clock.set(start + moment + HOUR)
+        two = await reads_during(world, job)
+        assert (one[0], two[0]) == (1, 2)
+        assert one[1] == two[1]
+    assert len(await outbox(world, "nudge")) == 6
