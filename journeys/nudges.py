@@ -14,8 +14,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from journeys.decisions import ShowNudge
+from journeys.journey import Journey
 from journeys.progress import Progress
-from journeys.spec import Nudge, Stall, Step
+from journeys.spec import Nudge, Stall
 from journeys.stalls import PaceState, stall_deadline
 from journeys.timing import QuietHours, deliver_at
 
@@ -144,7 +145,11 @@ def ladder_exhausted(nudges: Sequence[Nudge], rung: int) -> bool:
 
 
 def nudge_message(
-    nudge: Nudge, enrollment_id: int, progress: Progress, next_step: Step | None, *, curators: bool
+    journey: Journey, track_id: str, completed: set[str], rung: int, enrollment_id: int, *, curators: bool
 ) -> ShowNudge:
-    """The reminder as the student sees it; the curator button only when a curator group is there."""
+    """The reminder as the student sees it: where they stand, what comes next, and the curator button only
+    when this rung offers it and a curator group is there."""
+    nudge = journey.spec.nudges[rung]
+    progress = Progress(journey.done_count(track_id, completed), len(journey.track(track_id).steps))
+    next_step = journey.next_step(track_id, completed)
     return ShowNudge(enrollment_id, nudge, progress, next_step, offer_curator=curators and nudge.offer_curator)

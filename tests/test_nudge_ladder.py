@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeys.decisions import ShowNudge
+from journeys.loader import load_journey
 from journeys.nudges import (
     LADDER_GRACE,
     WEEK,
@@ -32,6 +32,7 @@ from journeys.progress import Progress
 from journeys.spec import Nudge, Stall
 from journeys.stalls import PaceState, stall_deadline
 from journeys.timing import QuietHours
+from tests.conftest import EXAMPLE_JOURNEY
 
 PLAIN = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 TICK = timedelta(microseconds=1)
@@ -318,13 +319,16 @@ def test_a_new_spell_starts_the_ladder_and_the_stall_clock_afresh() -> None:
     assert finished.next_nudge_at is None and finished.stall_at is None
 
 
-def test_the_curator_button_needs_both_the_rung_and_a_curator_group() -> None:
-    offering = Nudge(after=DAY, text="a", offer_curator=True)
-    plain = Nudge(after=DAY, text="b")
-    progress = Progress(1, 5)
-    assert nudge_message(offering, 7, progress, None, curators=True) == ShowNudge(7, offering, progress, None, True)
-    assert not nudge_message(offering, 7, progress, None, curators=False).offer_curator
-    assert not nudge_message(plain, 7, progress, None, curators=True).offer_curator
+def test_a_reminder_shows_where_the_student_stands_and_offers_a_curator_where_the_rung_says() -> None:
+    journey = load_journey(EXAMPLE_JOURNEY)  # novice: how-it-works, setup, variables, ...; rung 1 offers a curator
+    done = {"how-it-works", "variables"}  # out of order: the next step is the first one not done
+    first = nudge_message(journey, "novice", done, 0, 7, curators=True)
+    assert (first.enrollment_id, first.nudge, first.progress) == (7, journey.spec.nudges[0], Progress(2, 5))
+    assert first.next_step is not None and first.next_step.id == "setup"
+    assert not first.offer_curator
+    assert nudge_message(journey, "novice", done, 1, 7, curators=True).offer_curator
+    assert not nudge_message(journey, "novice", done, 1, 7, curators=False).offer_curator  # no curator group
+    assert nudge_message(journey, "advanced", {"functions", "project"}, 1, 7, curators=True).next_step is None
 
 
 # --- the weekly cap --------------------------------------------------------------------------------

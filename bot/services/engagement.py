@@ -35,7 +35,6 @@ from journeys.nudges import (
     new_idle_spell,
     nudge_message,
 )
-from journeys.progress import Progress
 from journeys.rewards import earned_rewards
 from journeys.spec import Stall
 from journeys.stalls import PaceState, Stalled, StallReasons, check_stall, stall_reasons
@@ -192,15 +191,8 @@ class Engagement:
         """Queues the reminder and moves the ladder on; False when the outbox already had it."""
         assert enrollment.track is not None and enrollment.started_at is not None
         spell = enrollment.last_progress_at or enrollment.started_at
-        progress = Progress(
-            self.journey.done_count(enrollment.track, completed), len(self.journey.track(enrollment.track).steps)
-        )
         show = nudge_message(
-            self.journey.spec.nudges[due.rung],
-            enrollment.id,
-            progress,
-            self.journey.next_step(enrollment.track, completed),
-            curators=self.curator_on,
+            self.journey, enrollment.track, completed, due.rung, enrollment.id, curators=self.curator_on
         )
         queued = await enqueue(
             uow.session,
