@@ -68,7 +68,7 @@ class Engagement:
     # --- listeners: called by the student path inside its transaction ---------------------------
 
     async def on_start(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None:
-        await self._new_idle_spell(uow, enrollment, now)
+        self._new_idle_spell(enrollment, await uow.enrollments.completed_steps(enrollment.id), now)
 
     async def on_progress(
         self, uow: UnitOfWork, student: Student, enrollment: Enrollment, step_id: str, now: datetime
@@ -84,12 +84,13 @@ class Engagement:
             .values(status=OutboxStatus.CANCELLED, last_error="the student made progress")
         )
         enrollment.stalled_at = None
-        await self._new_idle_spell(uow, enrollment, now)
-        await self._queue_rewards(uow, student, enrollment, now)
+        completed = await uow.enrollments.completed_steps(enrollment.id)
+        self._new_idle_spell(enrollment, completed, now)
+        await self._queue_rewards(uow, student, enrollment, completed, now)
 
-    async def _new_idle_spell(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> None:
+    def _new_idle_spell(self, enrollment: Enrollment, completed: set[str], now: datetime) -> None:
         done = enrollment.status is EnrollmentStatus.COMPLETED
-        pace = None if done else await self._pace(uow, enrollment)
+        pace = None if done else self._pace_of(enrollment, completed)
         spell = new_idle_spell(
             now,
             self.journey.spec.nudges,
@@ -102,10 +103,11 @@ class Engagement:
         enrollment.next_nudge_at = spell.next_nudge_at
         enrollment.stall_at = spell.stall_at
 
-    async def _queue_rewards(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None:
+    async def _queue_rewards(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, completed: set[str], now: datetime
+    ) -> None:
         if not self.journey.spec.rewards or enrollment.track is None:
             return
-        completed = await uow.enrollments.completed_steps(enrollment.id)
         for earned in earned_rewards(self.journey, enrollment.track, completed):
             # the key makes each reward arrive once, whether the bot or the LMS counted the step, or both
             queued = await enqueue(
