@@ -19,10 +19,18 @@ class EnrollmentStatus(StrEnum):
 SKIPPED = None  # the stored answer of an optional question the student skipped
 
 
+class TextProblem(StrEnum):
+    """Why a typed survey answer is refused."""
+
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    PATTERN = "pattern"
+
+
 @dataclass(frozen=True)
 class TextCheck:
     ok: bool
-    reason: str | None = None  # too_short / too_long / pattern
+    reason: TextProblem | None = None
     limit: int | None = None
 
 
@@ -88,9 +96,9 @@ class Journey:
 def check_text(question: Question, text: str) -> TextCheck:
     text = text.strip()
     if len(text) < question.min_length:
-        return TextCheck(False, "too_short", question.min_length)
+        return TextCheck(False, TextProblem.TOO_SHORT, question.min_length)
     if len(text) > question.max_length:
-        return TextCheck(False, "too_long", question.max_length)
+        return TextCheck(False, TextProblem.TOO_LONG, question.max_length)
     if question.pattern and not re.fullmatch(question.pattern, text):
-        return TextCheck(False, "pattern")
+        return TextCheck(False, TextProblem.PATTERN)
     return TextCheck(True)

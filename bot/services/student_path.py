@@ -28,7 +28,8 @@ from journeys.decisions import (
     WaitingForStart,
     Welcome,
 )
-from journeys.journey import SKIPPED, EnrollmentStatus, Journey, check_text
+from journeys.journey import SKIPPED, EnrollmentStatus, Journey, TextProblem, check_text
+from journeys.notices import NoticeKey
 from journeys.progress import Progress
 from journeys.timing import in_holdout
 
@@ -117,7 +118,7 @@ class StudentPath:
             else:
                 valid = question is not None and 0 <= option < len(question.options)
             if stale or not valid or question is None:
-                return [stale or Notice("stale")]
+                return [stale or Notice(NoticeKey.STALE)]
             chosen = question.options[option] if option is not None else None
             value, label = (chosen.id, chosen.text) if chosen else (SKIPPED, None)
             decisions = await self._record_answer(uow, owned, index, value, label, now)
@@ -131,9 +132,9 @@ class StudentPath:
             enrollment = await self._current(uow, person, now)
             if enrollment is None:
                 await uow.commit()
-                return [Notice("not_enrolled")]
+                return [Notice(NoticeKey.NOT_ENROLLED)]
             if enrollment.status is not EnrollmentStatus.ONBOARDING:
-                decisions: list[Decision] = [Notice("fallback")]
+                decisions: list[Decision] = [Notice(NoticeKey.FALLBACK)]
                 if enrollment.status is EnrollmentStatus.WAITING:
                     decisions = await self._resume(uow, enrollment, now)
                 await uow.commit()
@@ -148,7 +149,7 @@ class StudentPath:
             check = check_text(question, text)
             if not check.ok:
                 await uow.commit()
-                return [TextRejected(question, check.reason or "pattern", check.limit), ask]
+                return [TextRejected(question, check.reason or TextProblem.PATTERN, check.limit), ask]
             decisions = await self._record_answer(uow, enrollment, index, text.strip(), None, now)
             await uow.commit()
             return decisions
@@ -163,14 +164,14 @@ class StudentPath:
                 EnrollmentStatus.ACTIVE,
                 EnrollmentStatus.COMPLETED,
             ):
-                return [Notice("stale")]
+                return [Notice(NoticeKey.STALE)]
             steps = self.journey.steps_of(owned.track)
             if not 0 <= index < len(steps):
-                return [Notice("stale")]
+                return [Notice(NoticeKey.STALE)]
             step = steps[index]
             if not await uow.enrollments.record_completion(owned.id, step.id, "bot", now):
                 await uow.commit()
-                return [Notice("already_done")]
+                return [Notice(NoticeKey.ALREADY_DONE)]
             decisions: list[Decision] = [StepAccepted(step)]
             decisions += await self._after_progress(uow, owned, step.id, "bot", now)
             await uow.commit()
@@ -183,7 +184,7 @@ class StudentPath:
             enrollment = await self._current(uow, person, now)
             if enrollment is None or (enrollment_id is not None and enrollment.id != enrollment_id):
                 await uow.commit()
-                return [Notice("not_enrolled" if enrollment is None else "stale")]
+                return [Notice(NoticeKey.NOT_ENROLLED if enrollment is None else NoticeKey.STALE)]
             decisions = await self._resume(uow, enrollment, now)
             await uow.commit()
             return decisions
@@ -194,16 +195,16 @@ class StudentPath:
             enrollment = await self._current(uow, person, now)
             if enrollment is None:
                 await uow.commit()
-                return [Notice("not_enrolled")]
+                return [Notice(NoticeKey.NOT_ENROLLED)]
             if enrollment.status is EnrollmentStatus.ONBOARDING:
                 await uow.commit()
-                return [Notice("survey_first"), *await self._resume(uow, enrollment, now)]
+                return [Notice(NoticeKey.SURVEY_FIRST), *await self._resume(uow, enrollment, now)]
             activated = await self._activate_if_due(uow, enrollment, now)
             completed = await uow.enrollments.completed_steps(enrollment.id)
             track = self.journey.track(enrollment.track) if enrollment.track else None
             report = ProgressReport(
                 enrollment_id=enrollment.id,
-                status=enrollment.status.value,
+                status=enrollment.status,
                 progress=self._progress(enrollment, completed),
                 next_step=self.journey.next_step(enrollment.track, completed) if enrollment.track else None,
                 starts_at=await self._local(uow, enrollment, enrollment.cohort_start)
@@ -268,7 +269,7 @@ class StudentPath:
         enrollment = await uow.enrollments.get(enrollment_id, for_update=True)
         if enrollment is None or enrollment.student_id != student.id:
             await uow.commit()
-            return Notice("not_yours")
+            return Notice(NoticeKey.NOT_YOURS)
         return enrollment
 
     async def _enroll(self, uow: UnitOfWork, student: Student, now: datetime) -> Enrollment:
@@ -292,9 +293,9 @@ class StudentPath:
     async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> list[Decision]:
         identity = await uow.identities.by_code(code, for_update=True)
         if identity is None:
-            return [Notice("link_unknown")]
+            return [Notice(NoticeKey.LINK_UNKNOWN)]
         if identity.student_id not in (None, student.id):
-            return [Notice("link_used")]
+            return [Notice(NoticeKey.LINK_USED)]
         if identity.student_id is None:
             identity.student_id = student.id
             identity.bound_at = now
@@ -310,10 +311,10 @@ class StudentPath:
     def _not_current(self, enrollment: Enrollment, index: int) -> Notice | None:
         """A press on a question that is not the one being asked: answered already, or from the past."""
         if enrollment.status is not EnrollmentStatus.ONBOARDING:
-            return Notice("already_answered")
+            return Notice(NoticeKey.ALREADY_ANSWERED)
         current = self.journey.next_question(enrollment.answers)
         if current is None or self.journey.questions.index(current) != index:
-            return Notice("already_answered")
+            return Notice(NoticeKey.ALREADY_ANSWERED)
         return None
 
     async def _record_answer(
