@@ -37,7 +37,7 @@ ONBOARDING, WAITING, ACTIVE, COMPLETED = (
     EnrollmentStatus.ACTIVE,
     EnrollmentStatus.COMPLETED,
 )
-# the only moves an enrollment makes (DROPPED is set by staff, outside the path)
+# the only moves an enrollment makes (nothing on the path drops one; a dropped enrollment is no longer current)
 NEXT_STATUS: Mapping[EnrollmentStatus, EnrollmentStatus] = {ONBOARDING: WAITING, WAITING: ACTIVE, ACTIVE: COMPLETED}
 # a Done press counts while the course runs, and after it for an old step pressed late
 COUNTS_DONE = frozenset({ACTIVE, COMPLETED})
