@@ -15,7 +15,9 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from sqlalchemy import text
 
+from bot.api import ApiDeps, setup_api
 from bot.broadcasts import BroadcastService, BulkLimiter
 from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory, update_slots
@@ -147,6 +149,11 @@ class App:
         if not await is_up_to_date(self.engine):
             raise NotMigrated("the database is not at the latest migration: run `journeybot migrate` first")
 
+    async def ping_database(self) -> None:
+        """One query on the engine in use: for /healthz, which must not trust DatabaseHealth's memory."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
     async def set_commands(self) -> None:
         for language in ("ru", "en"):
             t = self.translations.get(language)
@@ -165,10 +172,17 @@ class App:
 
     def web_app(self) -> web.Application:
         """The HTTP side: integration API, health check and, in webhook mode, the webhook."""
-        from bot.api import setup_api
-
         app = web.Application()
-        setup_api(app, self)
+        deps = ApiDeps(
+            uow=self.uow,
+            clock=self.clock,
+            journey=self.journey,
+            path=self.path,
+            bot=self.bot,
+            ping_database=self.ping_database,
+            api_secret=self.settings.api_secret,
+        )
+        setup_api(app, deps)
         if self.settings.webhook_url:
             WebhookHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
                 app, path=webhook_path(self.settings.webhook_url)
