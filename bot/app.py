@@ -26,6 +26,7 @@ from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
 from bot.handlers import errors, membership, staff_routers, student_routers
 from bot.i18n import Translations
+from bot.jobs import wire_jobs
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
@@ -82,13 +83,7 @@ class App:
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
         self.staff = StaffDirectory(settings.admin_ids)
-        self.engagement = Engagement(self.path, self.translations)
-        self.path.start_listeners.append(self.engagement)
-        self.path.progress_listeners.append(self.engagement)
         self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
-        self.ticker.add("cohort starts", self.engagement.start_cohorts)
-        self.ticker.add("nudges", self.engagement.send_nudges)
-        self.ticker.add("stalls", self.engagement.detect_stalls)
         self.bot = bot or make_bot(settings)
         self.sender = OutboxSender(
             self.uow,
@@ -97,13 +92,22 @@ class App:
             rate=settings.send_rate,
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
-        self.ticker.after_tick.append(self.sender.wake)
+        # the desk asks the engagement why a returning alert's student is stalled, and the engagement raises
+        # alerts on the desk: the lambda looks the engagement up when a job runs, once both exist
         self.desk = CuratorDesk(
-            settings, self.uow, self.bot, self.journey, self.translations, self.clock, self.engagement.stall_reasons
+            settings,
+            self.uow,
+            self.bot,
+            self.journey,
+            self.translations,
+            self.clock,
+            stall_reasons=lambda uow, enrollment, now: self.engagement.stall_reasons(uow, enrollment, now),
+            wake=self.sender.wake,
         )
+        self.engagement = Engagement(self.path, self.translations, desk=self.desk if self.desk.enabled else None)
+        self.path.start_listeners.append(self.engagement)
+        self.path.progress_listeners.append(self.engagement)
         self.path.progress_listeners.append(self.desk)  # progress resolves the student's alert
-        self.engagement.desk, self.engagement.curator_on = self.desk, self.desk.enabled
-        self.desk.register(self.ticker, self.sender)
         # broadcasts: paced at BROADCAST_RATE; without paid mode they share the sender's free ~30/s
         shared = None if settings.allow_paid_broadcast else self.sender.limiter
         self.sender.pace_broadcasts(BulkLimiter(settings.broadcast_rate, shared))
@@ -118,8 +122,7 @@ class App:
             paid=settings.allow_paid_broadcast,
             progress_seconds=settings.broadcast_progress_seconds,
         )
-        self.broadcasts.on_queued.append(self.sender.wake)
-        self.ticker.add("broadcasts", self.broadcasts.tick)
+        wire_jobs(self.ticker, self.sender, engagement=self.engagement, desk=self.desk, broadcasts=self.broadcasts)
         self.dispatcher = self._dispatcher()
 
     def _dispatcher(self) -> Dispatcher:
