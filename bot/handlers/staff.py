@@ -3,7 +3,6 @@
 from html import escape
 
 from aiogram import F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginUser
@@ -11,6 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.callbacks import Action, UserId
 from bot.db.models import Role
 from bot.db.uow import UnitOfWorkFactory
+from bot.filters import StaffOnly, refuse
 from bot.i18n import Translator
 from bot.names import fit, parse_id
 from bot.render import N_
@@ -58,11 +58,6 @@ async def show_staff(
 ) -> None:
     assert message.from_user is not None
     actor = message.from_user.id
-    async with uow_factory() as uow:
-        allowed = await staff.can(uow, actor, Permission.MANAGE_STAFF)
-    if not allowed:  # answered outside the transaction: SQLite's write lock is not held while Telegram answers
-        await message.answer(t("Not allowed: only admins manage the staff."))
-        return
     words = (command.args or "").split()
     if not words:
         await message.answer(await _listing(uow_factory, staff, t))
@@ -102,13 +97,7 @@ async def _set(
         return changed
 
 
-async def forwarded_person(
-    message: Message, staff: StaffDirectory, uow_factory: UnitOfWorkFactory, t: Translator
-) -> None:
-    assert message.from_user is not None
-    async with uow_factory() as uow:
-        if not await staff.can(uow, message.from_user.id, Permission.MANAGE_STAFF):
-            raise SkipHandler  # an ordinary forward: the student routers answer it
+async def forwarded_person(message: Message, t: Translator) -> None:
     origin = message.forward_origin
     if not isinstance(origin, MessageOriginUser):
         await message.answer(t("This person hides their account in forwards. Use /staff add ID ROLE instead."))
@@ -129,9 +118,7 @@ async def press_role(
     t: Translator,
 ) -> None:
     actor = query.from_user.id
-    async with uow_factory() as uow:
-        allowed = await staff.can(uow, actor, Permission.MANAGE_STAFF)
-    if not allowed or callback_data.role not in {r.value for r in Role} | {"-"}:
+    if callback_data.role not in {r.value for r in Role} | {"-"}:
         await query.answer(t("Not allowed."), show_alert=True)
         return
     try:
@@ -147,7 +134,11 @@ async def press_role(
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(show_staff, Command("staff"))
-    router.message.register(forwarded_person, F.forward_origin)
-    router.callback_query.register(press_role, SetRole.filter())
+    admins = StaffOnly(Permission.MANAGE_STAFF)
+    router.message.register(show_staff, Command("staff"), admins)
+    router.message.register(refuse(N_("Not allowed: only admins manage the staff.")), Command("staff"))
+    # anyone else's forward is an ordinary message: the student routers answer it
+    router.message.register(forwarded_person, F.forward_origin, admins)
+    router.callback_query.register(press_role, SetRole.filter(), admins)
+    router.callback_query.register(refuse(N_("Not allowed."), show_alert=True), SetRole.filter())
     return router
