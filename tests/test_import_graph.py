@@ -1,4 +1,5 @@
-"""No import cycle among our modules, counting the imports inside functions too: a cycle hidden in a
+"""The domain stays plain (journeys/ imports neither bot/ nor Telegram nor the database), and no import
+cycle among our modules, counting the imports inside functions too: a cycle hidden in a
 function (the HTTP API and the app once imported each other that way) is still two modules that cannot be
 understood, tested or changed one without the other.
 
@@ -38,6 +39,12 @@ def is_type_checking(node: ast.If) -> bool:
 
 
 def imported(tree: ast.AST, package: str, known: set[str]) -> set[str]:
+    """Our modules the tree imports."""
+    return {name for name in imported_names(tree, package, known) if name in known}
+
+
+def imported_names(tree: ast.AST, package: str, known: set[str]) -> set[str]:
+    """Every module the tree imports, ours or not."""
     targets: set[str] = set()
     pending: list[ast.AST] = [tree]
     while pending:
@@ -56,7 +63,7 @@ def imported(tree: ast.AST, package: str, known: set[str]) -> set[str]:
                 submodule = f"{base}.{alias.name}"
                 targets.add(submodule if submodule in known else base)
         pending.extend(ast.iter_child_nodes(node))
-    return targets & known
+    return targets
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -122,6 +129,21 @@ def test_cycles_finds_a_cycle_through_a_function_level_import() -> None:
 def test_type_checking_imports_are_left_out() -> None:
     source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import b\nelse:\n    import c\n"
     assert imported(ast.parse(source), "", {"b", "c"}) == {"c"}
+
+
+def test_the_domain_imports_neither_the_bot_nor_telegram_nor_the_database() -> None:
+    found = modules()
+    known = set(found)
+    offending = {}
+    for name, path in found.items():
+        if name.split(".")[0] != "journeys":
+            continue
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        names = imported_names(ast.parse(path.read_text(), str(path)), package, known)
+        bad = sorted(n for n in names if n.split(".")[0] in ("bot", "aiogram", "aiohttp", "sqlalchemy"))
+        if bad:
+            offending[name] = bad
+    assert offending == {}
 
 
 @pytest.mark.parametrize("package", PACKAGES)
