@@ -6,18 +6,23 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import text
 
-from bot.app import App
 from bot.db.models import ExternalIdentity, LmsEvent
+from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
+from bot.services.student_path import StudentPath
 from bot.signatures import same_secret
+from journeys.clock import Clock
+from journeys.journey import Journey
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +89,28 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return web.json_response({"error": "internal error"}, status=500)
 
 
+@dataclass(frozen=True)
+class ApiDeps:
+    """What the HTTP API uses of the bot, given explicitly rather than the whole App."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    journey: Journey
+    path: StudentPath  # applies LMS progress
+    bot: Bot  # its username goes into the start link
+    ping_database: Callable[[], Awaitable[None]]  # raises when the database does not answer: /healthz
+    api_secret: str | None  # None: /api/v1 answers 503
+
+
 class IntegrationApi:
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
 
     @web.middleware
     async def signed(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.match_info.http_exception is not None:
             raise request.match_info.http_exception  # 404/405 say more than a signature complaint
-        secret = self.app.settings.api_secret
+        secret = self.deps.api_secret
         if not secret:
             return web.json_response({"error": "integration API is off: set API_SECRET"}, status=503)
         body = await request.read()  # cached: the handler reads the same bytes
@@ -104,14 +122,14 @@ class IntegrationApi:
 
     async def enroll(self, request: web.Request) -> web.Response:
         data = parse(EnrollmentIn, await request.read())
-        if data.journey is not None and data.journey != self.app.journey.id:
-            raise invalid("journey", f"this bot runs journey {self.app.journey.id!r}")
+        if data.journey is not None and data.journey != self.deps.journey.id:
+            raise invalid("journey", f"this bot runs journey {self.deps.journey.id!r}")
         try:  # before touching the database, so a Telegram outage leaves nothing half-done
-            username = (await self.app.bot.me()).username
+            username = (await self.deps.bot.me()).username
         except TelegramAPIError as exc:
             log.warning("getMe failed: %s", exc)
             raise BadRequest(503, {"error": "Telegram is unavailable, retry later"}) from None
-        async with self.app.uow() as uow:
+        async with self.deps.uow() as uow:
             # insert-ignore rather than check-then-add: two simultaneous enrollments create one identity
             created = await insert_ignore(
                 uow.session,
@@ -120,9 +138,9 @@ class IntegrationApi:
                     "source": "lms",
                     "external_id": data.external_id,
                     "name": data.name,
-                    "journey_id": self.app.journey.id,
+                    "journey_id": self.deps.journey.id,
                     "start_code": secrets.token_urlsafe(16),  # 22 chars of A-Za-z0-9_-: a valid payload
-                    "created_at": self.app.clock.now(),
+                    "created_at": self.deps.clock.now(),
                 },
                 key=["source", "external_id"],
             )
@@ -138,9 +156,9 @@ class IntegrationApi:
 
     async def event(self, request: web.Request) -> web.Response:
         data = parse(EventIn, await request.read())
-        if self.app.journey.step(data.step_id) is None:
-            raise invalid("step_id", f"no step {data.step_id!r} in journey {self.app.journey.id!r}")
-        async with self.app.uow() as uow:
+        if self.deps.journey.step(data.step_id) is None:
+            raise invalid("step_id", f"no step {data.step_id!r} in journey {self.deps.journey.id!r}")
+        async with self.deps.uow() as uow:
             # FOR UPDATE (PostgreSQL; SQLite locks up front): a student binding at this very moment either
             # commits first, and we see them bound, or waits for us and then finds the event pending
             identity = await uow.identities.by_external_id(data.external_id, for_update=True)
@@ -153,12 +171,12 @@ class IntegrationApi:
                     "type": data.type,
                     "step_id": data.step_id,
                     "payload": data.model_dump(),
-                    "received_at": self.app.clock.now(),
+                    "received_at": self.deps.clock.now(),
                 }
             )
             if not stored:
                 return web.json_response({"event_id": data.event_id, "duplicate": True})
-            await self.app.path.apply_lms_progress(uow, identity)
+            await self.deps.path.apply_lms_progress(uow, identity)
             event: LmsEvent | None = await uow.identities.event(data.event_id)
             applied = event is not None and event.applied_at is not None
             await uow.commit()
@@ -166,22 +184,22 @@ class IntegrationApi:
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
-            async with asyncio.timeout(5), self.app.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(5):
+                await self.deps.ping_database()
         except Exception as exc:  # whatever the reason, the answer is the same: not ready
             log.warning("health check failed: %r", exc)
             return web.json_response({"status": "database unavailable"}, status=503)
         return web.json_response({"status": "ok"})
 
 
-def setup_api(web_app: web.Application, app: App) -> None:
+def setup_api(web_app: web.Application, deps: ApiDeps) -> None:
     """Mounts /api/v1 (signed) and /healthz on the bot's HTTP application."""
-    api = IntegrationApi(app)
+    api = IntegrationApi(deps)
     web_app.middlewares.append(json_errors)
     web_app.router.add_get("/healthz", api.healthz)
     v1 = web.Application(middlewares=[api.signed])
     v1.router.add_post("/enrollments", api.enroll)
     v1.router.add_post("/events", api.event)
     web_app.add_subapp("/api/v1", v1)
-    if not app.settings.api_secret:
+    if not deps.api_secret:
         log.warning("API_SECRET is not set: the integration API (/api/v1) answers 503")

@@ -15,7 +15,9 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from sqlalchemy import text
 
+from bot.api import ApiDeps, setup_api
 from bot.broadcasts import BroadcastService, BulkLimiter
 from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory, update_slots
@@ -24,6 +26,7 @@ from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
 from bot.handlers import errors, membership, staff_routers, student_routers
 from bot.i18n import Translations
+from bot.jobs import wire_jobs
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
@@ -80,13 +83,7 @@ class App:
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
         self.staff = StaffDirectory(settings.admin_ids)
-        self.engagement = Engagement(self.path, self.translations)
-        self.path.start_listeners.append(self.engagement)
-        self.path.progress_listeners.append(self.engagement)
         self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
-        self.ticker.add("cohort starts", self.engagement.start_cohorts)
-        self.ticker.add("nudges", self.engagement.send_nudges)
-        self.ticker.add("stalls", self.engagement.detect_stalls)
         self.bot = bot or make_bot(settings)
         self.sender = OutboxSender(
             self.uow,
@@ -95,13 +92,22 @@ class App:
             rate=settings.send_rate,
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
-        self.ticker.after_tick.append(self.sender.wake)
+        # the desk asks the engagement why a returning alert's student is stalled, and the engagement raises
+        # alerts on the desk: the lambda looks the engagement up when a job runs, once both exist
         self.desk = CuratorDesk(
-            settings, self.uow, self.bot, self.journey, self.translations, self.clock, self.engagement.stall_reasons
+            settings,
+            self.uow,
+            self.bot,
+            self.journey,
+            self.translations,
+            self.clock,
+            stall_reasons=lambda uow, enrollment, now: self.engagement.stall_reasons(uow, enrollment, now),
+            wake=self.sender.wake,
         )
+        self.engagement = Engagement(self.path, self.translations, desk=self.desk if self.desk.enabled else None)
+        self.path.start_listeners.append(self.engagement)
+        self.path.progress_listeners.append(self.engagement)
         self.path.progress_listeners.append(self.desk)  # progress resolves the student's alert
-        self.engagement.desk, self.engagement.curator_on = self.desk, self.desk.enabled
-        self.desk.register(self.ticker, self.sender)
         # broadcasts: paced at BROADCAST_RATE; without paid mode they share the sender's free ~30/s
         shared = None if settings.allow_paid_broadcast else self.sender.limiter
         self.sender.pace_broadcasts(BulkLimiter(settings.broadcast_rate, shared))
@@ -116,8 +122,7 @@ class App:
             paid=settings.allow_paid_broadcast,
             progress_seconds=settings.broadcast_progress_seconds,
         )
-        self.broadcasts.on_queued.append(self.sender.wake)
-        self.ticker.add("broadcasts", self.broadcasts.tick)
+        wire_jobs(self.ticker, self.sender, engagement=self.engagement, desk=self.desk, broadcasts=self.broadcasts)
         self.dispatcher = self._dispatcher()
 
     def _dispatcher(self) -> Dispatcher:
@@ -147,6 +152,11 @@ class App:
         if not await is_up_to_date(self.engine):
             raise NotMigrated("the database is not at the latest migration: run `journeybot migrate` first")
 
+    async def ping_database(self) -> None:
+        """One query on the engine in use: for /healthz, which must not trust DatabaseHealth's memory."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
     async def set_commands(self) -> None:
         for language in ("ru", "en"):
             t = self.translations.get(language)
@@ -165,10 +175,17 @@ class App:
 
     def web_app(self) -> web.Application:
         """The HTTP side: integration API, health check and, in webhook mode, the webhook."""
-        from bot.api import setup_api
-
         app = web.Application()
-        setup_api(app, self)
+        deps = ApiDeps(
+            uow=self.uow,
+            clock=self.clock,
+            journey=self.journey,
+            path=self.path,
+            bot=self.bot,
+            ping_database=self.ping_database,
+            api_secret=self.settings.api_secret,
+        )
+        setup_api(app, deps)
         if self.settings.webhook_url:
             WebhookHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
                 app, path=webhook_path(self.settings.webhook_url)

@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Sequence
 from datetime import datetime, tzinfo
 from html import escape
+from typing import assert_never
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -31,6 +32,8 @@ from journeys.decisions import (
     WaitingForStart,
     Welcome,
 )
+from journeys.journey import TextProblem
+from journeys.notices import NoticeKey
 from journeys.progress import Progress
 
 
@@ -39,22 +42,35 @@ def N_(message: str) -> str:
     return message
 
 
-# Short answers to a button press (answerCallbackQuery) and one-line notices.
-NOTICES = {
-    "already_done": N_("Already counted ✓"),
-    "already_answered": N_("You have already answered this question."),
-    "stale": N_("This button is no longer active."),
-    "not_yours": N_("This button is not yours."),
-    "not_enrolled": N_("Send /start to begin."),
-    "fallback": N_("I did not catch that. /progress shows where you are, /help lists what I can do."),
-    "link_unknown": N_("This start link is not valid, but you can still take the course here."),
-    "link_used": N_("This start link was already used by another account. Ask your school for a new one."),
-    "survey_first": N_("Let's finish the short survey first."),
-}
+def notice_msgid(key: NoticeKey) -> str:
+    """Short answers to a button press (answerCallbackQuery) and one-line notices, untranslated.
+
+    A match rather than a dict, so that mypy --strict refuses a NoticeKey without a text.
+    """
+    match key:
+        case NoticeKey.ALREADY_DONE:
+            return N_("Already counted ✓")
+        case NoticeKey.ALREADY_ANSWERED:
+            return N_("You have already answered this question.")
+        case NoticeKey.STALE:
+            return N_("This button is no longer active.")
+        case NoticeKey.NOT_YOURS:
+            return N_("This button is not yours.")
+        case NoticeKey.NOT_ENROLLED:
+            return N_("Send /start to begin.")
+        case NoticeKey.FALLBACK:
+            return N_("I did not catch that. /progress shows where you are, /help lists what I can do.")
+        case NoticeKey.LINK_UNKNOWN:
+            return N_("This start link is not valid, but you can still take the course here.")
+        case NoticeKey.LINK_USED:
+            return N_("This start link was already used by another account. Ask your school for a new one.")
+        case NoticeKey.SURVEY_FIRST:
+            return N_("Let's finish the short survey first.")
+    assert_never(key)
 
 
-def notice_text(key: str, t: Translator) -> str:
-    return t(NOTICES[key])
+def notice_text(key: NoticeKey, t: Translator) -> str:
+    return t(notice_msgid(key))
 
 
 def tracker(progress: Progress, t: Translator) -> str:
@@ -104,11 +120,7 @@ class Composer:
             case TextRejected(question=question, reason=reason, limit=limit):
                 if question.error:
                     return [Out.text(question.error)]
-                if reason == "too_short":
-                    return [Out.text(t("Too short: please write at least {limit} characters.", limit=limit))]
-                if reason == "too_long":
-                    return [Out.text(t("Too long: please keep it under {limit} characters.", limit=limit))]
-                return [Out.text(t("That does not look right, please try again."))]
+                return [Out.text(self._rejected(reason, limit))]
             case TrackAssigned(track=track, starts_at=starts_at):
                 lines = [t("Your track: <b>{title}</b>", title=escape(track.title))]
                 if track.intro:
@@ -154,6 +166,16 @@ class Composer:
         markup = keyboards.link_keyboard(reward.link.text, reward.link.url) if reward.link else None
         outs.append(Out.text(text, markup))
         return outs
+
+    def _rejected(self, reason: TextProblem, limit: int | None) -> str:
+        match reason:
+            case TextProblem.TOO_SHORT:
+                return self.t("Too short: please write at least {limit} characters.", limit=limit)
+            case TextProblem.TOO_LONG:
+                return self.t("Too long: please keep it under {limit} characters.", limit=limit)
+            case TextProblem.PATTERN:
+                return self.t("That does not look right, please try again.")
+        assert_never(reason)
 
     def _starts(self, starts_at: datetime) -> str:
         date = when(starts_at, self.t, None)  # decisions give it on the student's own clock

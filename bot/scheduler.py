@@ -34,6 +34,11 @@ class Ticker:
     def add(self, name: str, job: Job) -> None:
         self._jobs.append((name, job, FailureStreak(log, f"scheduled job {name}")))
 
+    @property
+    def job_names(self) -> list[str]:
+        """The jobs in the order a tick runs them."""
+        return [name for name, _, _ in self._jobs]
+
     async def tick(self) -> None:
         """Runs every job once, each in its own transaction; one failing job does not stop the others."""
         async with self._running:

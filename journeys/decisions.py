@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from journeys.journey import EnrollmentStatus, TextProblem
+from journeys.notices import NoticeKey
 from journeys.progress import Progress
 from journeys.spec import Nudge, Question, Reward, Stage, Step, Track
 
@@ -39,7 +41,7 @@ class UseButtons:
 @dataclass(frozen=True)
 class TextRejected:
     question: Question
-    reason: str  # too_short / too_long / pattern
+    reason: TextProblem
     limit: int | None
 
 
@@ -84,7 +86,7 @@ class AlreadyCompleted:
 @dataclass(frozen=True)
 class ProgressReport:
     enrollment_id: int
-    status: str
+    status: EnrollmentStatus
     progress: Progress
     next_step: Step | None
     starts_at: datetime | None  # on the student's clock
@@ -93,9 +95,9 @@ class ProgressReport:
 
 @dataclass(frozen=True)
 class Notice:
-    """A short system message or button answer, by key: already_done, stale, not_yours, ..."""
+    """A short system message or button answer; bot/render.py has the text of each key."""
 
-    key: str
+    key: NoticeKey
 
 
 # --- engagement: what the nudge ladder and the milestones say (journeys/nudges.py, journeys/rewards.py) ---

@@ -1,6 +1,7 @@
 """A loaded journey with the lookups the rest of the code needs."""
 
 import re
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,10 +20,18 @@ class EnrollmentStatus(StrEnum):
 SKIPPED = None  # the stored answer of an optional question the student skipped
 
 
+class TextProblem(StrEnum):
+    """Why a typed survey answer is refused."""
+
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    PATTERN = "pattern"
+
+
 @dataclass(frozen=True)
 class TextCheck:
     ok: bool
-    reason: str | None = None  # too_short / too_long / pattern
+    reason: TextProblem | None = None
     limit: int | None = None
 
 
@@ -52,11 +61,11 @@ class Journey:
     def question(self, question_id: str) -> Question | None:
         return self._questions.get(question_id)
 
-    def next_question(self, answers: dict[str, Any]) -> Question | None:
+    def next_question(self, answers: Mapping[str, Any]) -> Question | None:
         """The survey resumes at the first question without a stored answer."""
         return next((q for q in self.questions if q.id not in answers), None)
 
-    def route(self, answers: dict[str, Any]) -> str:
+    def route(self, answers: Mapping[str, Any]) -> str:
         for rule in self.spec.routing.rules:
             if rule.matches(answers):
                 return rule.track
@@ -77,20 +86,20 @@ class Journey:
     def stage_of(self, step_id: str) -> Stage:
         return self._stage_of[step_id]
 
-    def next_step(self, track_id: str, completed: set[str]) -> Step | None:
+    def next_step(self, track_id: str, completed: Set[str]) -> Step | None:
         """Steps may be finished out of order (the LMS reports too): the next is the first one not done."""
         return next((s for s in self.steps_of(track_id) if s.id not in completed), None)
 
-    def done_count(self, track_id: str, completed: set[str]) -> int:
+    def done_count(self, track_id: str, completed: Set[str]) -> int:
         return sum(1 for s in self.spec.tracks[track_id].steps if s in completed)
 
 
 def check_text(question: Question, text: str) -> TextCheck:
     text = text.strip()
     if len(text) < question.min_length:
-        return TextCheck(False, "too_short", question.min_length)
+        return TextCheck(False, TextProblem.TOO_SHORT, question.min_length)
     if len(text) > question.max_length:
-        return TextCheck(False, "too_long", question.max_length)
+        return TextCheck(False, TextProblem.TOO_LONG, question.max_length)
     if question.pattern and not re.fullmatch(question.pattern, text):
-        return TextCheck(False, "pattern")
+        return TextCheck(False, TextProblem.PATTERN)
     return TextCheck(True)

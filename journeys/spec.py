@@ -4,6 +4,7 @@ Parsing checks shapes and unknown keys; `references.py` then checks that ids poi
 """
 
 import re
+from collections.abc import Mapping
 from datetime import time as Time
 from datetime import timedelta
 from enum import StrEnum
@@ -145,7 +146,7 @@ class Rule(Strict):
     track: Identifier
     when: dict[str, tuple[str, ...]] = Field(min_length=1)
 
-    def matches(self, answers: dict[str, Any]) -> bool:
+    def matches(self, answers: Mapping[str, Any]) -> bool:
         return all(answers.get(question) in accepted for question, accepted in self.when.items())
 
 

@@ -9,7 +9,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, Translations
+from bot.render import Composer, notice_msgid, notice_text
 from bot.settings import ROOT
+from journeys.decisions import TextRejected
+from journeys.journey import TextProblem
+from journeys.notices import NoticeKey
+from journeys.spec import Question, QuestionKind
 
 RU_PO = LOCALES_DIR / "ru" / "LC_MESSAGES" / "messages.po"
 
@@ -88,3 +93,21 @@ def test_russian_for_russian_and_as_the_fallback(language: str | None) -> None:
 
 def test_both_languages_are_available() -> None:
     assert Translations().languages == ["en", "ru"]
+
+
+@pytest.mark.parametrize("key", list(NoticeKey))
+def test_every_notice_key_has_a_text_in_both_languages(key: NoticeKey) -> None:
+    # mypy checks notice_msgid is exhaustive; this checks the text it gives is a catalogued, translated one
+    msgid = notice_msgid(key)
+    assert msgid in USED
+    assert notice_text(key, Translations().get("en")) == msgid
+    assert notice_text(key, Translations().get("ru")) not in ("", msgid)
+
+
+@pytest.mark.parametrize("problem", list(TextProblem))
+def test_every_text_problem_has_its_own_explanation(problem: TextProblem) -> None:
+    question = Question(id="goal", text="Your goal?", input=QuestionKind.TEXT)
+    composer = Composer(Translations().get("en"))
+    shown = {p: composer.compose([TextRejected(question, p, 3)])[0].params["text"] for p in TextProblem}
+    assert len(set(shown.values())) == len(TextProblem)
+    assert shown[problem]

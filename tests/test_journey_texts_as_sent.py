@@ -26,7 +26,7 @@ from journeys.decisions import (
     TrackAssigned,
     Welcome,
 )
-from journeys.journey import Journey
+from journeys.journey import EnrollmentStatus, Journey, TextProblem
 from journeys.loader import JourneyError, parse_journey
 from journeys.progress import Progress
 from journeys.telegram_html import plain_text
@@ -84,14 +84,14 @@ def decisions(journey: Journey) -> list[Decision]:
         found.append(AskQuestion(1, i, question, len(questions)))
         longest_answer = "<&>" * (question.max_length // 3)  # a student's own words, escaped when shown
         found.append(AnswerRecorded(i, question, None if question.is_choice else longest_answer, len(questions)))
-        found += [TextRejected(question, reason, 3) for reason in ("too_short", "too_long", "pattern")]
+        found += [TextRejected(question, reason, 3) for reason in TextProblem]
     for track_id, track in spec.tracks.items():
         steps = journey.steps_of(track_id)
         found.append(TrackAssigned(track, now))
         for i, step in enumerate(steps):
             found.append(ShowStep(1, i, step, journey.stage_of(step.id), Progress(i, len(steps))))
         progress = Progress(len(steps) - 1, len(steps))
-        found.append(ProgressReport(1, "active", progress, steps[-1], None, track))
+        found.append(ProgressReport(1, EnrollmentStatus.ACTIVE, progress, steps[-1], None, track))
         found.append(CourseCompleted(spec.completion, Progress(len(steps), len(steps))))
     return found
 

@@ -27,10 +27,11 @@ from bot.broadcasts.service import (
 )
 from bot.db.models import Broadcast, BroadcastStatus
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.filters import StaffOnly, refuse
 from bot.i18n import Translator
 from bot.render import N_
 from bot.services.segments import Segment, SegmentStatus
-from bot.services.staff import Permission, StaffDirectory
+from bot.services.staff import Permission
 from journeys.journey import Journey
 
 STATUS_NAMES = {
@@ -170,19 +171,11 @@ def points_at_nothing(data: Wiz, journey: Journey) -> bool:
     return False
 
 
-async def _allowed(staff: StaffDirectory, uow_factory: UnitOfWorkFactory, user_id: int) -> bool:
-    async with uow_factory() as uow:
-        return await staff.can(uow, user_id, Permission.BROADCAST)
-
-
 async def start_broadcast(
-    message: Message, broadcasts: BroadcastService, staff: StaffDirectory, uow_factory: UnitOfWorkFactory, t: Translator
+    message: Message, broadcasts: BroadcastService, uow_factory: UnitOfWorkFactory, t: Translator
 ) -> None:
     assert message.from_user is not None
     actor = message.from_user.id
-    if not await _allowed(staff, uow_factory, actor):
-        await message.answer(t("Not allowed: only the care team and admins send broadcasts."))
-        return
     async with uow_factory() as uow:
         draft = await broadcasts.new_draft(uow, actor, message.chat.id, t.language)
         text, markup = await segment_menu(uow, broadcasts, draft, t)
@@ -191,12 +184,8 @@ async def start_broadcast(
 
 
 async def list_broadcasts(
-    message: Message, broadcasts: BroadcastService, staff: StaffDirectory, uow_factory: UnitOfWorkFactory, t: Translator
+    message: Message, broadcasts: BroadcastService, uow_factory: UnitOfWorkFactory, t: Translator
 ) -> None:
-    assert message.from_user is not None
-    if not await _allowed(staff, uow_factory, message.from_user.id):
-        await message.answer(t("Not allowed: only the care team and admins send broadcasts."))
-        return
     async with uow_factory() as uow:
         history = await broadcasts.history(uow)
     if not history:
@@ -237,7 +226,6 @@ async def take_message(
     message: Message,
     bot: Bot,
     broadcasts: BroadcastService,
-    staff: StaffDirectory,
     uow_factory: UnitOfWorkFactory,
     t: Translator,
 ) -> None:
@@ -249,8 +237,6 @@ async def take_message(
     async with uow_factory() as uow:
         draft = await broadcasts.draft_of(uow, actor)
         if draft is None or step_of(draft) not in (Step.MESSAGE, Step.BUTTONS, Step.SCHEDULE):
-            raise SkipHandler
-        if not await staff.can(uow, actor, Permission.BROADCAST):
             raise SkipHandler
         step = step_of(draft)
         if step is Step.SCHEDULE:
@@ -351,14 +337,10 @@ async def press(
     callback_data: Wiz,
     bot: Bot,
     broadcasts: BroadcastService,
-    staff: StaffDirectory,
     uow_factory: UnitOfWorkFactory,
     t: Translator,
 ) -> None:
     actor, action = query.from_user.id, callback_data.a
-    if not await _allowed(staff, uow_factory, actor):
-        await query.answer(t("Not allowed."), show_alert=True)
-        return
     if points_at_nothing(callback_data, broadcasts.journey):
         await query.answer(t("That button belongs to an earlier step."))
         return
@@ -456,9 +438,14 @@ async def _stop(
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(start_broadcast, Command("broadcast"))
-    router.message.register(list_broadcasts, Command("broadcasts"))
+    care = StaffOnly(Permission.BROADCAST)
+    not_care = refuse(N_("Not allowed: only the care team and admins send broadcasts."))
+    router.message.register(start_broadcast, Command("broadcast"), care)
+    router.message.register(not_care, Command("broadcast"))
+    router.message.register(list_broadcasts, Command("broadcasts"), care)
+    router.message.register(not_care, Command("broadcasts"))
     router.message.register(drop_draft, Command("cancel"))
-    router.message.register(take_message)
-    router.callback_query.register(press, Wiz.filter())
+    router.message.register(take_message, care)  # anyone else's message is not for the wizard
+    router.callback_query.register(press, Wiz.filter(), care)
+    router.callback_query.register(refuse(N_("Not allowed."), show_alert=True), Wiz.filter())
     return router

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.curator import cards
+from bot.curator.cards import SNOOZE_DAYS, AlertAction
 from bot.curator.facts import StudentFacts
 from bot.curator.kinds import DeskKind
 from bot.curator.topics import link
@@ -170,7 +171,15 @@ class Alerts:
     # ----- buttons -------------------------------------------------------------------------------
 
     async def press(
-        self, *, alert_id: int, act: str, chat_id: int, message_id: int, user_id: int, user_name: str, t: Translator
+        self,
+        *,
+        alert_id: int,
+        act: AlertAction,
+        chat_id: int,
+        message_id: int,
+        user_id: int,
+        user_name: str,
+        t: Translator,
     ) -> PressOutcome:
         """A curator pressed a button on an alert message; the caller checked they are a curator."""
         now = self.clock.now()
@@ -183,7 +192,7 @@ class Alerts:
             # the data names an alert; only that alert's own message may act on it
             if alert is None or (alert.chat_id, alert.message_id) != (chat_id, message_id):
                 return PressOutcome(t("This button is no longer active."))
-            if act == "write":
+            if act == AlertAction.WRITE:
                 return await self._how_to_write(uow.session, alert, t)
             allowed, values, answer = self._change(act, now, user_id, user_name, t)
             if allowed is None:
@@ -214,27 +223,27 @@ class Alerts:
         return PressOutcome(answer, text=text, markup=cards.alert_keyboard(alert, self.t))
 
     def _change(
-        self, act: str, now: datetime, user_id: int, user_name: str, t: Translator
+        self, act: AlertAction, now: datetime, user_id: int, user_name: str, t: Translator
     ) -> tuple[tuple[AlertStatus, ...] | None, dict[str, Any], str]:
         """Which states the press applies to, what it writes, and the answer when it does."""
-        if act == "take":
+        if act == AlertAction.TAKE:
             values = {"status": AlertStatus.TAKEN, "taken_by": user_id, "taken_by_name": user_name[:128]}
             return (AlertStatus.OPEN,), values | {"taken_at": now}, t("Taken ✓ The student is yours.")
-        if act in ("s1", "s3"):
-            until = now + timedelta(days=int(act[1]))
+        if act in SNOOZE_DAYS:
+            until = now + timedelta(days=SNOOZE_DAYS[act])
             values = {"status": AlertStatus.SNOOZED, "snoozed_until": until}
             date = when(until, t, self.tz)
             return (AlertStatus.OPEN, AlertStatus.TAKEN), values, t("Snoozed until {date}.", date=date)
-        if act == "done":
+        if act == AlertAction.RESOLVE:
             values = {"status": AlertStatus.RESOLVED, "resolved_at": now, "resolved_by": user_id}
             values |= {"snoozed_until": None}
             return (AlertStatus.OPEN, AlertStatus.TAKEN, AlertStatus.SNOOZED), values, t("Resolved ✓")
         return None, {}, ""
 
-    def _refusal(self, alert: Alert, act: str, user_id: int, t: Translator) -> PressOutcome:
+    def _refusal(self, alert: Alert, act: AlertAction, user_id: int, t: Translator) -> PressOutcome:
         if alert.status is AlertStatus.RESOLVED:
             return PressOutcome(t("This alert is already resolved."))
-        if alert.status is AlertStatus.TAKEN and act == "take":
+        if alert.status is AlertStatus.TAKEN and act == AlertAction.TAKE:
             if alert.taken_by == user_id:
                 return PressOutcome(t("You have already taken it."))
             return PressOutcome(t("{name} has already taken it.", name=alert.taken_by_name or "?"), show_alert=True)

@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Action, RowId
+from bot.callbacks import RowId
 from bot.db.models import Alert, AlertStatus, Student
 from bot.i18n import Translator
 from bot.names import fit
@@ -19,11 +20,25 @@ from journeys.stalls import StallReasons
 TOPIC_NAME_LIMIT = 128
 
 
+class AlertAction(StrEnum):
+    """What a button on an alert does. The values travel in the 64-byte callback data of buttons already
+    in the group: short, and never changed."""
+
+    TAKE = "take"
+    WRITE = "write"  # tells the curator how to reach the student; changes nothing
+    SNOOZE_DAY = "s1"
+    SNOOZE_3_DAYS = "s3"
+    RESOLVE = "done"
+
+
+SNOOZE_DAYS = {AlertAction.SNOOZE_DAY: 1, AlertAction.SNOOZE_3_DAYS: 3}
+
+
 class AlertPress(CallbackData, prefix="al"):
     """A button on an alert; the handler also checks the pressed message is that alert's message."""
 
     alert: RowId
-    act: Action  # take, write, s1, s3, done
+    act: AlertAction
 
 
 @dataclass(frozen=True)
@@ -113,16 +128,16 @@ def alert_keyboard(alert: Alert, t: Translator) -> InlineKeyboardMarkup | None:
     if alert.status not in (AlertStatus.OPEN, AlertStatus.TAKEN):
         return None
 
-    def button(text: str, act: str) -> InlineKeyboardButton:
+    def button(text: str, act: AlertAction) -> InlineKeyboardButton:
         return InlineKeyboardButton(text=text, callback_data=AlertPress(alert=alert.id, act=act).pack())
 
-    first = [button(t("✍️ Write to student"), "write")]
+    first = [button(t("✍️ Write to student"), AlertAction.WRITE)]
     if alert.status is AlertStatus.OPEN:
-        first.insert(0, button(t("🙋 Take"), "take"))
+        first.insert(0, button(t("🙋 Take"), AlertAction.TAKE))
     rows = [
         first,
-        [button(t("💤 1 day"), "s1"), button(t("💤 3 days"), "s3")],
-        [button(t("✅ Resolved"), "done")],
+        [button(t("💤 1 day"), AlertAction.SNOOZE_DAY), button(t("💤 3 days"), AlertAction.SNOOZE_3_DAYS)],
+        [button(t("✅ Resolved"), AlertAction.RESOLVE)],
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

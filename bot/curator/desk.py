@@ -1,9 +1,9 @@
-"""The curator desk: its parts wired together and hooked into the ticker and the sender.
+"""The curator desk: its parts, built together.
 
 The parts: alerts (bot/curator/alerts.py), the daily digest (digest.py), the relay (relay.py), forum topics
 (topics.py) and their repair (topic_repair.py). Proactive messages to the group go through the outbox
-(DeskKind); the sender's hooks put them into the student's forum topic and remember which group message
-belongs to which alert or student.
+(DeskKind); the sender's hooks (registered in bot/jobs.py) put them into the student's forum topic and
+remember which group message belongs to which alert or student.
 """
 
 import logging
@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.curator.alerts import Alerts, PressOutcome, ReasonsAt
 from bot.curator.digest import Digest
 from bot.curator.facts import StudentFacts
-from bot.curator.kinds import DeskKind
 from bot.curator.permissions import Curators
 from bot.curator.relay import Relay
 from bot.curator.topic_repair import TopicRepair
@@ -23,8 +22,6 @@ from bot.curator.topics import Forums, Topics
 from bot.db.models import OutboxMessage
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translations
-from bot.outbox.sender import OutboxSender
-from bot.scheduler import Ticker
 from bot.services.staff import Permission, StaffDirectory
 from bot.settings import Settings
 from journeys.clock import Clock
@@ -45,7 +42,9 @@ class CuratorDesk:
         translations: Translations,
         clock: Clock,
         stall_reasons: ReasonsAt,
+        wake: Callable[[], None],
     ) -> None:
+        """`wake` tells the sender something was queued for now; bot/jobs.py hooks the desk into it."""
         self.chat_id = settings.curator_chat_id
         self._uow = uow_factory
         self.t = translations.get(journey.spec.language)  # the group speaks the school's language
@@ -53,14 +52,13 @@ class CuratorDesk:
         self.curators = Curators(bot, self.chat_id, settings.admin_ids, staff=self._curates)
         self.forums = Forums(bot)
         self.facts = StudentFacts(uow_factory, journey, self.t)
-        self.topics = Topics(uow_factory, bot, self.facts.describe, clock.now, wake=lambda: self.wake())
-        self.relay = Relay(self.chat_id, uow_factory, clock, self.forums, self.t, wake=lambda: self.wake())
+        self.topics = Topics(uow_factory, bot, self.facts.describe, clock.now, wake=wake)
+        self.relay = Relay(self.chat_id, uow_factory, clock, self.forums, self.t, wake=wake)
         self.alerts = Alerts(
-            self.chat_id, uow_factory, clock, settings.tz, self.t, self.facts, stall_reasons, wake=lambda: self.wake()
+            self.chat_id, uow_factory, clock, settings.tz, self.t, self.facts, stall_reasons, wake=wake
         )
         self.digest = Digest(settings, self.t)
-        self.topic_repair = TopicRepair(self.topics, wake=lambda: self.wake())
-        self.wake: Callable[[], None] = lambda: None
+        self.topic_repair = TopicRepair(self.topics, wake=wake)
         # the names the app, the handlers and the tests use
         self.raise_alert = self.alerts.raise_alert
         self.on_progress = self.alerts.on_progress
@@ -75,23 +73,12 @@ class CuratorDesk:
     def enabled(self) -> bool:
         return self.chat_id is not None
 
-    def register(self, ticker: Ticker, sender: OutboxSender) -> None:
-        if not self.enabled:
-            return
-        ticker.add("curator.snoozed", self.return_snoozed)
-        ticker.add("curator.digest", self.queue_digest)
-        ticker.add("curator.topics", self.repair_topics)
-        sender.add_hook(DeskKind.ALERT, before=self._into_topic, after=self.alerts.alert_sent)
-        sender.add_hook(DeskKind.RELAY, before=self._into_topic, after=self.relay.relayed)
-        sender.add_hook(DeskKind.REPLY, after=self.relay.reply_sent, failed=self.relay.reply_failed)
-        sender.add_hook(DeskKind.CARD, after=self.topics.card_sent)
-        self.wake = sender.wake
-
     async def _curates(self, user_id: int) -> bool:
         async with self._uow() as uow:
             return await self.staff.can(uow, user_id, Permission.CURATE)
 
-    async def _into_topic(self, session: AsyncSession, row: OutboxMessage) -> int | None:
+    async def into_topic(self, session: AsyncSession, row: OutboxMessage) -> int | None:
+        """The sender's before-hook for group messages: the thread to send into, when the group is a forum."""
         if not await self.forums.is_forum(row.chat_id):
             return None
         return await self.topics.ensure(row.chat_id, int(row.payload["curator_student"]))

@@ -9,8 +9,10 @@ from aiogram.types import CallbackQuery, Message
 from bot.curator.cards import AlertPress
 from bot.curator.desk import CuratorDesk
 from bot.curator.relay import Relayed
+from bot.filters import CuratorOnly, refuse
 from bot.i18n import Translator
 from bot.names import fit
+from bot.render import N_
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +22,6 @@ COPYABLE = frozenset({"text", "photo", "document", "voice", "video", "audio", "a
 
 async def press(query: CallbackQuery, callback_data: AlertPress, desk: CuratorDesk, t: Translator) -> None:
     user = query.from_user
-    if not await desk.curators.allowed(user.id):
-        await query.answer(t("Only curators can use these buttons."), show_alert=True)
-        return
     message = query.message if isinstance(query.message, Message) else None
     if message is None:  # too old for Telegram to show it: nothing to check the press against
         await query.answer(t("This button is no longer active."))
@@ -69,7 +68,10 @@ async def staff_message(message: Message, desk: CuratorDesk, bot: Bot, t: Transl
 def build_router(chat_id: int) -> Router:
     router = Router(name=__name__)
     # presses are checked against the alert's stored message, wherever they come from
-    router.callback_query.register(press, AlertPress.filter())
+    router.callback_query.register(press, AlertPress.filter(), CuratorOnly())
+    router.callback_query.register(
+        refuse(N_("Only curators can use these buttons."), show_alert=True), AlertPress.filter()
+    )
     router.message.filter(F.chat.id == chat_id)
     router.message.register(staff_message)
     return router

@@ -8,6 +8,7 @@ from bot.i18n import Translator
 from bot.render import Renderer
 from bot.services.student_path import Person, StudentPath
 from journeys.decisions import Notice
+from journeys.notices import NoticeKey
 
 
 async def free_text(message: Message, person: Person, path: StudentPath, renderer: Renderer) -> None:
@@ -22,11 +23,11 @@ async def nothing_to_cancel(message: Message, t: Translator) -> None:
 
 async def anything_else(message: Message, renderer: Renderer) -> None:
     # unknown commands, stickers, photos: point to what the bot can do
-    await renderer.send(message.chat.id, [Notice("fallback")])
+    await renderer.send(message.chat.id, [Notice(NoticeKey.FALLBACK)])
 
 
 async def unknown_button(query: CallbackQuery, renderer: Renderer) -> None:
-    await renderer.answer_press(query, [Notice("stale")])
+    await renderer.answer_press(query, [Notice(NoticeKey.STALE)])
 
 
 def build_router() -> Router:

@@ -12,6 +12,7 @@ from bot.curator.relay import Ask, TooSoon
 from bot.i18n import Translator
 from bot.render import notice_text, when
 from journeys.clock import Clock
+from journeys.notices import NoticeKey
 
 QUESTION_TYPES = frozenset({"text", "photo", "document", "voice", "video"})
 
@@ -20,7 +21,7 @@ def _prompt(outcome: Ask, t: Translator) -> str:
     if outcome is Ask.OFF:
         return t("The school has no curator chat yet, so I cannot pass on questions.")
     if outcome is Ask.UNKNOWN:
-        return notice_text("not_enrolled", t)
+        return notice_text(NoticeKey.NOT_ENROLLED, t)
     return t(
         "Write your question in one message: text, a photo, a document, a voice message or a video. "
         "I will pass it on to the curators. /cancel if you changed your mind."

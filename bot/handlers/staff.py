@@ -1,16 +1,17 @@
 """/staff: admins manage the team in the bot. Every change is written to the audit log."""
 
 from html import escape
+from typing import Final, Literal
 
 from aiogram import F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOriginUser
 
-from bot.callbacks import Action, UserId
+from bot.callbacks import UserId
 from bot.db.models import Role
 from bot.db.uow import UnitOfWorkFactory
+from bot.filters import StaffOnly, refuse
 from bot.i18n import Translator
 from bot.names import fit, parse_id
 from bot.render import N_
@@ -20,17 +21,22 @@ from journeys.clock import Clock
 ROLE_NAMES = {Role.ADMIN: N_("admin"), Role.CARE: N_("care team"), Role.CURATOR: N_("curator")}
 
 
+REMOVE: Final = "-"  # the "Remove from staff" button's role: short, and never a Role's value
+
+
 class SetRole(CallbackData, prefix="sr"):
+    """A role button under "Role for …": the packed values (sr:ID:care, sr:ID:-) are those of buttons already sent."""
+
     user: UserId
-    role: Action
+    role: Role | Literal["-"]
 
 
 def role_keyboard(user_id: int, t: Translator) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(text=t(ROLE_NAMES[role]), callback_data=SetRole(user=user_id, role=role.value).pack())
+        InlineKeyboardButton(text=t(ROLE_NAMES[role]), callback_data=SetRole(user=user_id, role=role).pack())
         for role in Role
     ]
-    remove = InlineKeyboardButton(text=t("Remove from staff"), callback_data=SetRole(user=user_id, role="-").pack())
+    remove = InlineKeyboardButton(text=t("Remove from staff"), callback_data=SetRole(user=user_id, role=REMOVE).pack())
     return InlineKeyboardMarkup(inline_keyboard=[buttons, [remove]])
 
 
@@ -58,11 +64,6 @@ async def show_staff(
 ) -> None:
     assert message.from_user is not None
     actor = message.from_user.id
-    async with uow_factory() as uow:
-        allowed = await staff.can(uow, actor, Permission.MANAGE_STAFF)
-    if not allowed:  # answered outside the transaction: SQLite's write lock is not held while Telegram answers
-        await message.answer(t("Not allowed: only admins manage the staff."))
-        return
     words = (command.args or "").split()
     if not words:
         await message.answer(await _listing(uow_factory, staff, t))
@@ -77,10 +78,10 @@ async def show_staff(
         return
     try:
         if verb in ("add", "role") and user is not None and len(rest) == 2 and rest[1] in {r.value for r in Role}:
-            await _set(uow_factory, staff, clock, user, rest[1], actor)
+            await _set(uow_factory, staff, clock, user, Role(rest[1]), actor)
             await message.answer(t("Done: {user} is now {role}.", user=user, role=t(ROLE_NAMES[Role(rest[1])])))
         elif verb == "remove" and user is not None and len(rest) == 1:
-            removed = await _set(uow_factory, staff, clock, user, "-", actor)
+            removed = await _set(uow_factory, staff, clock, user, None, actor)
             await message.answer(t("Removed.") if removed else t("There is no such staff member."))
         else:
             await message.answer(usage)
@@ -89,26 +90,21 @@ async def show_staff(
 
 
 async def _set(
-    uow_factory: UnitOfWorkFactory, staff: StaffDirectory, clock: Clock, user: int, role: str, actor: int
+    uow_factory: UnitOfWorkFactory, staff: StaffDirectory, clock: Clock, user: int, role: Role | None, actor: int
 ) -> bool:
+    """Gives `user` the role, or with None takes them off the staff; False when there was no one to remove."""
     async with uow_factory() as uow:
         now = clock.now()
-        if role == "-":
+        if role is None:
             changed = await staff.remove(uow, user, actor_id=actor, now=now)
         else:
-            await staff.set_role(uow, user, Role(role), actor_id=actor, now=now)
+            await staff.set_role(uow, user, role, actor_id=actor, now=now)
             changed = True
         await uow.commit()
         return changed
 
 
-async def forwarded_person(
-    message: Message, staff: StaffDirectory, uow_factory: UnitOfWorkFactory, t: Translator
-) -> None:
-    assert message.from_user is not None
-    async with uow_factory() as uow:
-        if not await staff.can(uow, message.from_user.id, Permission.MANAGE_STAFF):
-            raise SkipHandler  # an ordinary forward: the student routers answer it
+async def forwarded_person(message: Message, t: Translator) -> None:
     origin = message.forward_origin
     if not isinstance(origin, MessageOriginUser):
         await message.answer(t("This person hides their account in forwards. Use /staff add ID ROLE instead."))
@@ -129,13 +125,9 @@ async def press_role(
     t: Translator,
 ) -> None:
     actor = query.from_user.id
-    async with uow_factory() as uow:
-        allowed = await staff.can(uow, actor, Permission.MANAGE_STAFF)
-    if not allowed or callback_data.role not in {r.value for r in Role} | {"-"}:
-        await query.answer(t("Not allowed."), show_alert=True)
-        return
+    role = None if callback_data.role == REMOVE else callback_data.role
     try:
-        await _set(uow_factory, staff, clock, callback_data.user, callback_data.role, actor)
+        await _set(uow_factory, staff, clock, callback_data.user, role, actor)
     except StaffError as exc:
         await query.answer(str(exc), show_alert=True)
         return
@@ -147,7 +139,11 @@ async def press_role(
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(show_staff, Command("staff"))
-    router.message.register(forwarded_person, F.forward_origin)
-    router.callback_query.register(press_role, SetRole.filter())
+    admins = StaffOnly(Permission.MANAGE_STAFF)
+    router.message.register(show_staff, Command("staff"), admins)
+    router.message.register(refuse(N_("Not allowed: only admins manage the staff.")), Command("staff"))
+    # anyone else's forward is an ordinary message: the student routers answer it
+    router.message.register(forwarded_person, F.forward_origin, admins)
+    router.callback_query.register(press_role, SetRole.filter(), admins)
+    router.callback_query.register(refuse(N_("Not allowed."), show_alert=True), SetRole.filter())
     return router

@@ -54,13 +54,13 @@ class AlertDesk(Protocol):
 
 
 class Engagement:
-    def __init__(self, path: StudentPath, translations: Translations) -> None:
+    def __init__(self, path: StudentPath, translations: Translations, desk: AlertDesk | None = None) -> None:
         self.path = path
         self.journey: Journey = path.journey
         self.translations = translations
         self.quiet = QuietHours.parse(self.journey.spec.schedule.quiet_hours)
-        self.desk: AlertDesk | None = None
-        self.curator_on = False
+        self.desk = desk  # None: no curator group, stalls raise no alert
+        self.curator_on = desk is not None
 
     def composer(self, student: Student) -> Composer:
         return Composer(self.translations.get(student.language))

@@ -1,8 +1,9 @@
-"""The student path as use cases: each call loads state, asks the journey what happens, stores the
-result and commits, and returns the decisions for the adapter to render. No Telegram types here."""
+"""The student path as use cases: each call loads the enrollment, asks journeys/enrollment.py what happens,
+stores the changed fields, records the events and commits, and returns the decisions for the adapter to render.
+No Telegram types here, and no decisions: the status of an enrollment changes in journeys/enrollment.py only."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -10,26 +11,22 @@ from zoneinfo import ZoneInfo
 from bot.db.models import Enrollment, ExternalIdentity, Student
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.names import fit
+from journeys import enrollment as rules
 from journeys.clock import Clock
-from journeys.cohort import cohort_start
+from journeys.cohort import CohortStarts
 from journeys.decisions import (
     AlreadyCompleted,
-    AnswerRecorded,
     AskQuestion,
-    CourseCompleted,
     Decision,
     Notice,
-    ProgressReport,
-    ShowStep,
     StepAccepted,
-    TextRejected,
     TrackAssigned,
-    UseButtons,
     WaitingForStart,
     Welcome,
 )
-from journeys.journey import SKIPPED, EnrollmentStatus, Journey, check_text
-from journeys.progress import Progress
+from journeys.enrollment import EnrollmentState
+from journeys.journey import EnrollmentStatus, Journey
+from journeys.notices import NoticeKey
 from journeys.timing import in_holdout
 
 
@@ -110,17 +107,10 @@ class StudentPath:
             owned = await self._owned(uow, person, enrollment_id, now)
             if isinstance(owned, Notice):
                 return [owned]
-            question = self._question_at(index)
-            stale = self._not_current(owned, index)
-            if option is None:
-                valid = question is not None and not question.required
-            else:
-                valid = question is not None and 0 <= option < len(question.options)
-            if stale or not valid or question is None:
-                return [stale or Notice("stale")]
-            chosen = question.options[option] if option is not None else None
-            value, label = (chosen.id, chosen.text) if chosen else (SKIPPED, None)
-            decisions = await self._record_answer(uow, owned, index, value, label, now)
+            answer = rules.press_answer(_state(owned), self.journey, index, option)
+            if isinstance(answer, Notice):
+                return [answer]
+            decisions = await self._record_answer(uow, owned, answer, now)
             await uow.commit()
             return decisions
 
@@ -131,25 +121,14 @@ class StudentPath:
             enrollment = await self._current(uow, person, now)
             if enrollment is None:
                 await uow.commit()
-                return [Notice("not_enrolled")]
-            if enrollment.status is not EnrollmentStatus.ONBOARDING:
-                decisions: list[Decision] = [Notice("fallback")]
-                if enrollment.status is EnrollmentStatus.WAITING:
-                    decisions = await self._resume(uow, enrollment, now)
-                await uow.commit()
-                return decisions
-            question = self.journey.next_question(enrollment.answers)
-            assert question is not None  # an onboarding enrollment always has a question left
-            index = self.journey.questions.index(question)
-            ask = AskQuestion(enrollment.id, index, question, len(self.journey.questions))
-            if question.is_choice:
-                await uow.commit()
-                return [UseButtons(question), ask]
-            check = check_text(question, text)
-            if not check.ok:
-                await uow.commit()
-                return [TextRejected(question, check.reason or "pattern", check.limit), ask]
-            decisions = await self._record_answer(uow, enrollment, index, text.strip(), None, now)
+                return [Notice(NoticeKey.NOT_ENROLLED)]
+            taken = rules.typed_text(_state(enrollment), self.journey, text)
+            if isinstance(taken, rules.Answer):
+                decisions = await self._record_answer(uow, enrollment, taken, now)
+            elif isinstance(taken, rules.Resume):
+                decisions = await self._resume(uow, enrollment, now)
+            else:
+                decisions = taken
             await uow.commit()
             return decisions
 
@@ -159,18 +138,12 @@ class StudentPath:
             owned = await self._owned(uow, person, enrollment_id, now)
             if isinstance(owned, Notice):
                 return [owned]
-            if owned.track is None or owned.status not in (
-                EnrollmentStatus.ACTIVE,
-                EnrollmentStatus.COMPLETED,
-            ):
-                return [Notice("stale")]
-            steps = self.journey.steps_of(owned.track)
-            if not 0 <= index < len(steps):
-                return [Notice("stale")]
-            step = steps[index]
+            step = rules.press_done(_state(owned), self.journey, index)
+            if isinstance(step, Notice):
+                return [step]
             if not await uow.enrollments.record_completion(owned.id, step.id, "bot", now):
                 await uow.commit()
-                return [Notice("already_done")]
+                return [Notice(NoticeKey.ALREADY_DONE)]
             decisions: list[Decision] = [StepAccepted(step)]
             decisions += await self._after_progress(uow, owned, step.id, "bot", now)
             await uow.commit()
@@ -183,7 +156,7 @@ class StudentPath:
             enrollment = await self._current(uow, person, now)
             if enrollment is None or (enrollment_id is not None and enrollment.id != enrollment_id):
                 await uow.commit()
-                return [Notice("not_enrolled" if enrollment is None else "stale")]
+                return [Notice(NoticeKey.NOT_ENROLLED if enrollment is None else NoticeKey.STALE)]
             decisions = await self._resume(uow, enrollment, now)
             await uow.commit()
             return decisions
@@ -194,29 +167,26 @@ class StudentPath:
             enrollment = await self._current(uow, person, now)
             if enrollment is None:
                 await uow.commit()
-                return [Notice("not_enrolled")]
-            if enrollment.status is EnrollmentStatus.ONBOARDING:
+                return [Notice(NoticeKey.NOT_ENROLLED)]
+            if refused := rules.progress_refused(_state(enrollment)):
                 await uow.commit()
-                return [Notice("survey_first"), *await self._resume(uow, enrollment, now)]
-            activated = await self._activate_if_due(uow, enrollment, now)
+                return [refused, *await self._resume(uow, enrollment, now)]
+            started: list[Decision] = []
+            starts_at: datetime | None = None  # shown while the student waits for the cohort
+            match await self._start_or_wait(uow, enrollment, now):
+                case CohortStarts(at=at):
+                    starts_at = await self._local(uow, enrollment, at)
+                case activated:
+                    started = activated
             completed = await uow.enrollments.completed_steps(enrollment.id)
-            track = self.journey.track(enrollment.track) if enrollment.track else None
-            report = ProgressReport(
-                enrollment_id=enrollment.id,
-                status=enrollment.status.value,
-                progress=self._progress(enrollment, completed),
-                next_step=self.journey.next_step(enrollment.track, completed) if enrollment.track else None,
-                starts_at=await self._local(uow, enrollment, enrollment.cohort_start)
-                if enrollment.status is EnrollmentStatus.WAITING and enrollment.cohort_start
-                else None,
-                track=track,
-            )
+            report = rules.progress_report(_state(enrollment), self.journey, completed, starts_at)
             await uow.commit()
-            return [report, *activated]
+            return [report, *started]
 
     async def start_if_due(self, uow: UnitOfWork, enrollment: Enrollment) -> list[Decision]:
         """The scheduler's way in: a waiting enrollment whose cohort has started gets its first step."""
-        return await self._activate_if_due(uow, enrollment, self.clock.now())
+        started = await self._start_or_wait(uow, enrollment, self.clock.now())
+        return [] if isinstance(started, CohortStarts) else started
 
     async def apply_lms_progress(self, uow: UnitOfWork, identity: ExternalIdentity) -> int:
         """Applies the LMS events waiting for this identity; returns how many steps were newly counted."""
@@ -268,7 +238,7 @@ class StudentPath:
         enrollment = await uow.enrollments.get(enrollment_id, for_update=True)
         if enrollment is None or enrollment.student_id != student.id:
             await uow.commit()
-            return Notice("not_yours")
+            return Notice(NoticeKey.NOT_YOURS)
         return enrollment
 
     async def _enroll(self, uow: UnitOfWork, student: Student, now: datetime) -> Enrollment:
@@ -292,9 +262,9 @@ class StudentPath:
     async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> list[Decision]:
         identity = await uow.identities.by_code(code, for_update=True)
         if identity is None:
-            return [Notice("link_unknown")]
+            return [Notice(NoticeKey.LINK_UNKNOWN)]
         if identity.student_id not in (None, student.id):
-            return [Notice("link_used")]
+            return [Notice(NoticeKey.LINK_USED)]
         if identity.student_id is None:
             identity.student_id = student.id
             identity.bound_at = now
@@ -303,83 +273,54 @@ class StudentPath:
             await self.apply_lms_progress(uow, identity)
         return []
 
-    def _question_at(self, index: int):  # type: ignore[no-untyped-def]
-        questions = self.journey.questions
-        return questions[index] if 0 <= index < len(questions) else None
-
-    def _not_current(self, enrollment: Enrollment, index: int) -> Notice | None:
-        """A press on a question that is not the one being asked: answered already, or from the past."""
-        if enrollment.status is not EnrollmentStatus.ONBOARDING:
-            return Notice("already_answered")
-        current = self.journey.next_question(enrollment.answers)
-        if current is None or self.journey.questions.index(current) != index:
-            return Notice("already_answered")
-        return None
-
     async def _record_answer(
-        self,
-        uow: UnitOfWork,
-        enrollment: Enrollment,
-        index: int,
-        value: str | None,
-        label: str | None,
-        now: datetime,
+        self, uow: UnitOfWork, enrollment: Enrollment, answer: rules.Answer, now: datetime
     ) -> list[Decision]:
-        question = self.journey.questions[index]
-        # assign a new dict: JSON columns do not track in-place changes
-        enrollment.answers = {**enrollment.answers, question.id: value}
-        chosen = question.option(value) if value is not None and question.plan else None
-        if chosen is not None and chosen.days:
-            enrollment.study_days = ",".join(map(str, chosen.days))
-        if chosen is not None and chosen.time:
-            enrollment.study_time = chosen.time.strftime("%H:%M")
-        if chosen is not None and chosen.timezone:
+        answered = rules.record_answer(_state(enrollment), self.journey, answer)
+        _store(enrollment, answered.state)
+        if answered.timezone:
             student = await uow.students.get(enrollment.student_id)
             assert student is not None
-            student.timezone = chosen.timezone  # reminders and quiet hours follow the student's clock
+            student.timezone = answered.timezone  # reminders and quiet hours follow the student's clock
         uow.events.record(
             "survey_answered",
             now,
             student_id=enrollment.student_id,
             enrollment_id=enrollment.id,
-            question=question.id,
-            answer=value,
+            question=answered.question.id,
+            answer=answer.value,
         )
-        total = len(self.journey.questions)
-        shown = label if label is not None or value is None else value
-        decisions: list[Decision] = [AnswerRecorded(index, question, shown, total)]
-        following = self.journey.next_question(enrollment.answers)
-        if following is not None:
-            decisions.append(AskQuestion(enrollment.id, self.journey.questions.index(following), following, total))
-            return decisions
+        decisions: list[Decision] = [answered.shown]
+        if answered.ask_next is not None:
+            return [*decisions, answered.ask_next]
         return decisions + await self._assign_track(uow, enrollment, now)
 
     async def _assign_track(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
-        track_id = self.journey.route(enrollment.answers)
-        enrollment.track = track_id
-        enrollment.onboarded_at = now
-        enrollment.cohort_start = cohort_start(self.journey.spec.cohort, now, self.tz)
-        enrollment.status = EnrollmentStatus.WAITING
+        chosen = rules.assign_track(_state(enrollment), self.journey, now, self.tz)
+        if not isinstance(chosen, rules.TrackChosen):
+            return [chosen]  # only reached with the survey finished: cannot happen, and says so if it does
+        _store(enrollment, chosen.state)
         uow.events.record(
             "track_assigned",
             now,
             student_id=enrollment.student_id,
             enrollment_id=enrollment.id,
-            track=track_id,
+            track=enrollment.track,
         )
-        starts_later = enrollment.cohort_start > now
-        starts_at = await self._local(uow, enrollment, enrollment.cohort_start) if starts_later else None
-        decisions: list[Decision] = [TrackAssigned(self.journey.track(track_id), starts_at)]
-        return decisions + await self._activate_if_due(uow, enrollment, now)
+        starts_at = await self._local(uow, enrollment, chosen.later.at) if chosen.later else None
+        decisions: list[Decision] = [TrackAssigned(chosen.track, starts_at)]
+        started = await self._start_or_wait(uow, enrollment, now)
+        return decisions + ([] if isinstance(started, CohortStarts) else started)
 
-    async def _activate_if_due(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
-        if enrollment.status is not EnrollmentStatus.WAITING:
-            return []
-        assert enrollment.cohort_start is not None
-        if enrollment.cohort_start > now:
-            return []
-        enrollment.status = EnrollmentStatus.ACTIVE
-        enrollment.started_at = now
+    async def _start_or_wait(
+        self, uow: UnitOfWork, enrollment: Enrollment, now: datetime
+    ) -> list[Decision] | CohortStarts:
+        """A waiting enrollment whose cohort has started becomes active (its first step, the listeners told);
+        one still waiting gets when it starts. Any other: nothing to do."""
+        started = rules.start_if_due(_state(enrollment), now)
+        if not isinstance(started, rules.Started):
+            return started or []
+        _store(enrollment, started.state)
         uow.events.record("started", now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
         decisions = await self._current_step(uow, enrollment, now)
         student = await uow.students.get(enrollment.student_id)
@@ -394,43 +335,38 @@ class StudentPath:
         return moment.astimezone(ZoneInfo(student.timezone) if student else self.tz)
 
     async def _resume(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
-        status = enrollment.status
-        if status is EnrollmentStatus.ONBOARDING:
-            question = self.journey.next_question(enrollment.answers)
-            if question is None:  # the journey file lost questions since: finish the survey
+        match rules.resume(_state(enrollment), self.journey):
+            case AskQuestion() as ask:
+                return [ask]
+            case rules.Resume.FINISH_SURVEY:
                 return await self._assign_track(uow, enrollment, now)
-            index = self.journey.questions.index(question)
-            return [AskQuestion(enrollment.id, index, question, len(self.journey.questions))]
-        if status is EnrollmentStatus.WAITING:
-            activated = await self._activate_if_due(uow, enrollment, now)
-            assert enrollment.cohort_start is not None
-            return activated or [WaitingForStart(await self._local(uow, enrollment, enrollment.cohort_start))]
-        if status is EnrollmentStatus.ACTIVE:
-            return await self._current_step(uow, enrollment, now)
-        completed = await uow.enrollments.completed_steps(enrollment.id)
-        return [AlreadyCompleted(self._progress(enrollment, completed))]
+            case rules.Resume.START_OR_WAIT:
+                started = await self._start_or_wait(uow, enrollment, now)
+                if isinstance(started, CohortStarts):
+                    return [WaitingForStart(await self._local(uow, enrollment, started.at))]
+                return started
+            case rules.Resume.CURRENT_STEP:
+                return await self._current_step(uow, enrollment, now)
+            case rules.Resume.COMPLETED:
+                completed = await uow.enrollments.completed_steps(enrollment.id)
+                return [AlreadyCompleted(rules.progress_of(_state(enrollment), self.journey, completed))]
 
     async def _current_step(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
-        assert enrollment.track is not None
         completed = await uow.enrollments.completed_steps(enrollment.id)
-        step = self.journey.next_step(enrollment.track, completed)
-        if step is None:
-            return await self._complete(uow, enrollment, completed, now)
-        enrollment.current_step = step.id
-        return [self._show(enrollment, step.id)]
-
-    def _show(self, enrollment: Enrollment, step_id: str) -> ShowStep:
-        assert enrollment.track is not None
-        ids = list(self.journey.track(enrollment.track).steps)
-        index = ids.index(step_id)
-        step = self.journey.step(step_id)
-        assert step is not None
-        return ShowStep(enrollment.id, index, step, self.journey.stage_of(step_id), Progress(index + 1, len(ids)))
+        advanced = rules.advance(_state(enrollment), self.journey, completed, now)
+        if advanced is None:
+            return []
+        _store(enrollment, advanced.state)
+        if isinstance(advanced, rules.NextStep):
+            return [advanced.show]
+        uow.events.record("completed", now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
+        return [advanced.shown]
 
     async def _after_progress(
         self, uow: UnitOfWork, enrollment: Enrollment, step_id: str, source: str, now: datetime
     ) -> list[Decision]:
-        enrollment.last_progress_at = now
+        counted = rules.count_progress(_state(enrollment), now)
+        _store(enrollment, counted.state)
         uow.events.record(
             "step_completed",
             now,
@@ -439,7 +375,7 @@ class StudentPath:
             step=step_id,
             source=source,
         )
-        if enrollment.status is not EnrollmentStatus.ACTIVE:
+        if not counted.advances:
             return []  # LMS progress before the survey or the start is kept and counted later
         decisions = await self._current_step(uow, enrollment, now)
         student = await uow.students.get(enrollment.student_id)
@@ -448,17 +384,28 @@ class StudentPath:
             await listener.on_progress(uow, student, enrollment, step_id, now)
         return decisions
 
-    async def _complete(
-        self, uow: UnitOfWork, enrollment: Enrollment, completed: set[str], now: datetime
-    ) -> list[Decision]:
-        enrollment.status = EnrollmentStatus.COMPLETED
-        enrollment.completed_at = now
-        enrollment.current_step = None
-        uow.events.record("completed", now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
-        return [CourseCompleted(self.journey.spec.completion, self._progress(enrollment, completed))]
 
-    def _progress(self, enrollment: Enrollment, completed: set[str]) -> Progress:
-        if enrollment.track is None:
-            return Progress(0, 0)
-        total = len(self.journey.track(enrollment.track).steps)
-        return Progress(self.journey.done_count(enrollment.track, completed), total)
+def _state(enrollment: Enrollment) -> EnrollmentState:
+    """The row as journeys/enrollment.py sees it."""
+    return EnrollmentState(
+        id=enrollment.id,
+        status=enrollment.status,
+        answers=enrollment.answers,
+        track=enrollment.track,
+        cohort_start=enrollment.cohort_start,
+        onboarded_at=enrollment.onboarded_at,
+        started_at=enrollment.started_at,
+        completed_at=enrollment.completed_at,
+        current_step=enrollment.current_step,
+        last_progress_at=enrollment.last_progress_at,
+        study_days=enrollment.study_days,
+        study_time=enrollment.study_time,
+    )
+
+
+def _store(enrollment: Enrollment, state: EnrollmentState) -> None:
+    """Writes back the fields the domain changed (and only those, so unchanged columns stay clean)."""
+    for f in fields(EnrollmentState):
+        value = getattr(state, f.name)
+        if value != getattr(enrollment, f.name):
+            setattr(enrollment, f.name, dict(value) if f.name == "answers" else value)

@@ -1,0 +1,34 @@
+"""bot/jobs.py is the one place that registers the ticker's jobs: what runs in a tick, in which order, and
+whether the curator desk takes part."""
+
+from pathlib import Path
+
+from bot.app import App
+from bot.standin import BotAPIStandIn
+from journeys.clock import ManualClock
+from tests.conftest import make_settings
+
+ENGAGEMENT = ["cohort starts", "nudges", "stalls"]
+DESK = ["curator.snoozed", "curator.digest", "curator.topics"]
+
+
+async def test_every_job_runs_in_a_tick_and_the_desk_gets_alerts_from_stalls(
+    tmp_path: Path, standin: BotAPIStandIn, clock: ManualClock
+) -> None:
+    app = App(make_settings(f"sqlite+aiosqlite:///{tmp_path}/a.db", standin, curator_chat_id=-100777), clock=clock)
+    try:
+        assert app.ticker.job_names == [*ENGAGEMENT, *DESK, "broadcasts"]
+        assert app.engagement.desk is app.desk and app.engagement.curator_on
+    finally:
+        await app.close()
+
+
+async def test_without_a_curator_group_no_desk_job_runs_and_stalls_raise_no_alert(
+    tmp_path: Path, standin: BotAPIStandIn, clock: ManualClock
+) -> None:
+    app = App(make_settings(f"sqlite+aiosqlite:///{tmp_path}/a.db", standin), clock=clock)
+    try:
+        assert app.ticker.job_names == [*ENGAGEMENT, "broadcasts"]
+        assert app.engagement.desk is None and not app.engagement.curator_on
+    finally:
+        await app.close()
