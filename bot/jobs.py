@@ -33,7 +33,7 @@ def wire_jobs(
         sender.add_hook(DeskKind.RELAY, before=desk.into_topic, after=desk.relay.relayed)
         sender.add_hook(DeskKind.REPLY, after=desk.relay.reply_sent, failed=desk.relay.reply_failed)
         sender.add_hook(DeskKind.CARD, after=desk.topics.card_sent)
-    ticker.add("broadcasts", broadcasts.tick)
+    ticker.add("broadcasts", broadcasts.delivery.tick)
     # whatever a tick or a broadcast queued for now is claimed at once, not at the sender's next poll
     ticker.after_tick.append(sender.wake)
-    broadcasts.on_queued.append(sender.wake)
+    broadcasts.delivery.on_queued.append(sender.wake)
