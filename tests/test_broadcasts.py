@@ -22,6 +22,7 @@ from bot.db.models import (
 )
 from bot.outbox.claims import claim_due
 from bot.outbox.messages import Out
+from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
@@ -340,7 +341,7 @@ async def test_transactional_messages_go_before_a_running_broadcast(
     async with app.uow() as uow:
         now = clock.now()
         await enqueue(
-            uow.session, key="reply", kind="test", chat_id=chats[3], messages=[Out.text("Your answer")],
+            uow.session, key="reply", payload=NudgePayload(messages=[Out.text("Your answer")]), chat_id=chats[3],
             due_at=now, now=now, priority=Priority.NORMAL,
         )  # fmt: skip
         await uow.commit()

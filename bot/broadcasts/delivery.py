@@ -16,11 +16,11 @@ from bot.broadcasts.drafts import outs, segment_of, set_content
 from bot.db.models import Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.outbox.claims import locked_in_id_order
+from bot.outbox.payloads import BroadcastPayload
 from bot.outbox.queue import WAITING, enqueue_many
 from bot.services import segments
 from journeys.clock import Clock
 
-KIND = "broadcast"
 BATCH = 500  # recipients read and queued per statement
 TIME_BOX = 2.0  # real seconds one tick may spend queueing
 ACTIVE = (BroadcastStatus.QUEUEING, BroadcastStatus.SENDING)
@@ -128,8 +128,7 @@ class Delivery:
                 inserted = await enqueue_many(
                     uow.session,
                     [(f"broadcast:{broadcast_id}:{student}", chat, student) for student, chat in recipients],
-                    kind=KIND,
-                    messages=outs(broadcast, paid=self.paid),
+                    payload=BroadcastPayload(messages=outs(broadcast, paid=self.paid)),
                     due_at=now,
                     now=now,
                     priority=Priority.BULK,

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
@@ -36,17 +36,21 @@ from bot.db.uow import UnitOfWorkFactory
 from bot.failure_streak import FailureStreak
 from bot.outbox.claims import claim_due, locked_in_id_order
 from bot.outbox.group_commit import GroupCommit
+from bot.outbox.kinds import OutboxKind
 from bot.outbox.limiter import Limiter
-from bot.outbox.messages import Out, message_id_of
+from bot.outbox.messages import message_id_of
+from bot.outbox.payloads import MalformedPayload, Payload, parse
 from bot.services.reachability import mark_unreachable
 from bot.telegram_errors import TelegramFailure, classify, describe, reason
 from journeys.clock import Clock
 
 log = logging.getLogger(__name__)
 
-BeforeHook = Callable[[AsyncSession, OutboxMessage], Awaitable[int | None]]
-AfterHook = Callable[[AsyncSession, OutboxMessage, list[int]], Awaitable[None]]
-FailedHook = Callable[[AsyncSession, OutboxMessage, "Failure"], Awaitable[None]]
+P = TypeVar("P", bound=Payload)
+# each gets the row and its payload, parsed as its kind's type
+BeforeHook = Callable[[AsyncSession, OutboxMessage, P], Awaitable[int | None]]
+AfterHook = Callable[[AsyncSession, OutboxMessage, P, list[int]], Awaitable[None]]
+FailedHook = Callable[[AsyncSession, OutboxMessage, P, "Failure"], Awaitable[None]]
 
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
 MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
@@ -76,13 +80,13 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class _Hooks:
-    before: BeforeHook | None = None
-    after: AfterHook | None = None
-    failed: FailedHook | None = None
+class _Hooks(Generic[P]):
+    before: BeforeHook[P] | None = None
+    after: AfterHook[P] | None = None
+    failed: FailedHook[P] | None = None
 
 
-NO_HOOKS = _Hooks()
+NO_HOOKS: _Hooks[Any] = _Hooks()
 
 
 @dataclass
@@ -137,7 +141,7 @@ class OutboxSender:
         self._fixed_batch = batch
         self._size_batches()
         self.stats = SenderStats()
-        self._hooks: dict[str, _Hooks] = {}
+        self._hooks: dict[OutboxKind, _Hooks[Any]] = {}
         self._chats: dict[int, _Chat] = {}
         self._held: dict[int, OutboxMessage] = {}
         self._wakeup = asyncio.Event()
@@ -170,14 +174,15 @@ class OutboxSender:
 
     def add_hook(
         self,
-        kind: str,
-        before: BeforeHook | None = None,
-        after: AfterHook | None = None,
-        failed: FailedHook | None = None,
+        payload_type: type[P],
+        before: BeforeHook[P] | None = None,
+        after: AfterHook[P] | None = None,
+        failed: FailedHook[P] | None = None,
     ) -> None:
-        """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent;
-        `failed` runs once the row is given up (not on a retry), after its failure is recorded."""
-        self._hooks[kind] = _Hooks(before, after, failed)
+        """Hooks for the rows of `payload_type`'s kind. `before` may return a message_thread_id to send into;
+        `after` runs where the row becomes sent; `failed` runs once the row is given up (not on a retry), after
+        its failure is recorded."""
+        self._hooks[payload_type.kind] = _Hooks(before, after, failed)
 
     def wake(self) -> None:
         """Something was queued for now: claim without waiting for the next tick."""
@@ -399,30 +404,30 @@ class OutboxSender:
         raise AssertionError("unreachable")
 
     async def _send_row(self, row: OutboxMessage) -> _Outcome:
-        payload: dict[str, Any] = dict(row.payload or {})
-        messages = [Out.from_json(m) for m in payload.get("messages", [])]
-        part = int(payload.get("sent_parts", 0))
-        ids: list[int] = list(payload.get("message_ids", []))
-        thread_id: int | None = payload.get("thread_id")
-        hooks = self._hooks.get(row.kind, NO_HOOKS)
-        before, after = hooks.before, hooks.after
-        limiter = self.limiter_for(row)
         if self._halt.is_set():
             return _Outcome.STOPPED
+        try:
+            payload = parse(row.kind, row.payload)
+        except MalformedPayload as e:
+            return await self._malformed(row, str(e))
+        thread_id = payload.thread_id
+        hooks = self._hooks.get(payload.kind, NO_HOOKS)
+        before, after = hooks.before, hooks.after
+        limiter = self.limiter_for(row)
         if not await self._durably(self._start, row):
             return _Outcome.DONE
-        if before is not None and part < len(messages):
+        if before is not None and payload.unsent:
             try:
                 async with self.uow() as uow:
-                    topic = await before(uow.session, row)
+                    topic = await before(uow.session, row, payload)
                     await uow.commit()
             except Exception as e:
-                return await self._failed(row, e)
+                return await self._failed(row, payload, e)
             if topic is not None:
                 thread_id = topic
-        if part >= len(messages):  # every part went out before, only the sent mark is missing
-            await self._durably(self._mark_sent, row, payload, ids, after)
-        while part < len(messages):
+        if not payload.unsent:  # every part went out before, only the sent mark is missing
+            await self._durably(self._mark_sent, row, payload, after)
+        while payload.unsent:
             # the chat's own interval passes without a ticket; tickets are for requests about to go
             if not await self._unless_halted(limiter.chat_turn(row.chat_id)):
                 return _Outcome.STOPPED
@@ -432,7 +437,7 @@ class OutboxSender:
                 if not await self._acquire(row.chat_id, limiter):
                     return _Outcome.STOPPED
                 try:
-                    result = await messages[part].deliver(self.bot, row.chat_id, thread_id=thread_id)
+                    result = await payload.unsent[0].deliver(self.bot, row.chat_id, thread_id=thread_id)
                 except TelegramRetryAfter as e:
                     limiter.done(row.chat_id)
                     self.stats.rate_limited += 1
@@ -441,19 +446,17 @@ class OutboxSender:
                     continue
                 except Exception as e:
                     limiter.done(row.chat_id)
-                    return await self._failed(row, e)
+                    return await self._failed(row, payload, e)
                 except BaseException:
                     limiter.done(row.chat_id)
                     raise
                 limiter.done(row.chat_id)
-                part += 1
-                ids.append(message_id_of(result))
-                payload |= {"sent_parts": part, "message_ids": ids}
-                if part < len(messages):
-                    await self._durably(self._record, row, payload=dict(payload))
-                    row.payload = dict(payload)
+                payload = payload.part_sent(message_id_of(result))
+                if payload.unsent:
+                    await self._durably(self._record, row, payload=payload.stored())
+                    row.payload = payload.stored()
                 else:
-                    await self._durably(self._mark_sent, row, payload, ids, after)
+                    await self._durably(self._mark_sent, row, payload, after)
         return _Outcome.DONE
 
     # ----- recording outcomes --------------------------------------------------------------------
@@ -502,14 +505,13 @@ class OutboxSender:
             return False
         return True
 
-    async def _mark_sent(
-        self, row: OutboxMessage, payload: dict[str, Any], ids: list[int], after: AfterHook | None
-    ) -> None:
+    async def _mark_sent(self, row: OutboxMessage, payload: Payload, after: AfterHook[Any] | None) -> None:
+        ids = list(payload.message_ids)
         values = {
             "status": OutboxStatus.SENT,
             "sent_at": self.clock.now(),
             "telegram_message_id": ids[-1] if ids else None,
-            "payload": payload,
+            "payload": payload.stored(),
         }
         if after is None:
             await self._sents.submit((row.id, values))
@@ -518,7 +520,7 @@ class OutboxSender:
                 # sent is sent, even if the row was cancelled while the message was on its way
                 if await self._apply(uow.session, row, values, sending=False):
                     try:
-                        await after(uow.session, row, ids)
+                        await after(uow.session, row, payload, ids)
                     except Exception:
                         log.exception("outbox row %s: the after-send hook failed", row.id)
                         await uow.rollback()
@@ -554,13 +556,22 @@ class OutboxSender:
         )
         return [None] * len(items)
 
-    async def _failed(self, row: OutboxMessage, error: Exception) -> _Outcome:
+    async def _malformed(self, row: OutboxMessage, reason: str) -> _Outcome:
+        """A stored payload its kind cannot read is given up at once: retrying cannot mend it."""
+        self.stats.failed += 1
+        log.error("outbox row %s given up: %s", row.id, reason)
+        await self._durably(
+            self._record, row, status=OutboxStatus.FAILED, last_error=reason[:500], failure=TelegramFailure.INTERNAL
+        )
+        return _Outcome.DONE
+
+    async def _failed(self, row: OutboxMessage, payload: Payload, error: Exception) -> _Outcome:
         text = describe(error)
         failure = classify(error)
         if failure.unreachable:
             await self._durably(self._unreachable, row, text, failure)
             self.stats.blocked += 1
-            await self._after_failure(row, Failure(reason(error), failure))
+            await self._after_failure(row, payload, Failure(reason(error), failure))
             return _Outcome.UNREACHABLE
         attempts = row.attempts + 1
         if failure.retryable and attempts < self.max_attempts:
@@ -584,16 +595,16 @@ class OutboxSender:
             if failure.retryable:
                 changes["attempts"] = attempts
             await self._durably(self._record, row, **changes)
-            await self._after_failure(row, Failure(reason(error), failure))
+            await self._after_failure(row, payload, Failure(reason(error), failure))
         return _Outcome.DONE
 
-    async def _after_failure(self, row: OutboxMessage, failure: Failure) -> None:
-        hook = self._hooks.get(row.kind, NO_HOOKS).failed
+    async def _after_failure(self, row: OutboxMessage, payload: Payload, failure: Failure) -> None:
+        hook = self._hooks.get(payload.kind, NO_HOOKS).failed
         if hook is None:
             return
         try:
             async with self.uow() as uow:
-                await hook(uow.session, row, failure)
+                await hook(uow.session, row, payload, failure)
                 await uow.commit()
         except Exception:
             log.exception("outbox row %s: the failed-send hook failed", row.id)

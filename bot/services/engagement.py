@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from bot.db.models import Enrollment, OutboxMessage, OutboxStatus, Student
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translations
+from bot.outbox.payloads import CohortStartPayload, NudgePayload, RewardPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
 from bot.services.student_path import StudentPath
@@ -89,10 +90,9 @@ class Engagement:
             queued = await enqueue(
                 uow.session,
                 key=f"reward:{enrollment.id}:{reward.id}",
-                kind="reward",
+                payload=RewardPayload(messages=self.composer(student).reward(reward)),
                 chat_id=student.telegram_id,
                 student_id=student.id,
-                messages=self.composer(student).reward(reward),
                 due_at=now,
                 now=now,
             )
@@ -116,10 +116,9 @@ class Engagement:
                 await enqueue(
                     uow.session,
                     key=f"cohort_start:{enrollment.id}",
-                    kind="cohort_start",
+                    payload=CohortStartPayload(messages=self.composer(student).compose(decisions)),
                     chat_id=student.telegram_id,
                     student_id=student.id,
-                    messages=self.composer(student).compose(decisions),
                     due_at=deliver_at(now, ZoneInfo(student.timezone), self.quiet, None, None),
                     now=now,
                 )
@@ -161,12 +160,13 @@ class Engagement:
         await enqueue(
             uow.session,
             key=f"nudge:{enrollment.id}:{int(spell.timestamp())}:{rung}",
-            kind="nudge",
+            payload=NudgePayload(
+                messages=self.composer(student).nudge(
+                    nudges[rung], progress, next_step, enrollment.id, curator=self.curator_on
+                )
+            ),
             chat_id=student.telegram_id,
             student_id=student.id,
-            messages=self.composer(student).nudge(
-                nudges[rung], progress, next_step, enrollment.id, curator=self.curator_on
-            ),
             due_at=when,
             now=now,
         )
