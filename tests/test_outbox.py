@@ -16,11 +16,12 @@ from bot.db.migrations import upgrade
 from bot.db.models import OutboxMessage, OutboxStatus, Priority, Student
 from bot.outbox.claims import claim_due
 from bot.outbox.group_commit import GroupCommit
+from bot.outbox.hooks import Failure
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
 from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
-from bot.outbox.sender import Failure, OutboxSender
+from bot.outbox.sender import OutboxSender
 from bot.standin import BotAPIStandIn
 from bot.telegram_failure import TelegramFailure
 from journeys.clock import ManualClock

@@ -23,11 +23,11 @@ from bot.curator.topics import Forums, link, linked_student, topic_student
 from bot.db.models import Event, OutboxMessage, OutboxStatus, Priority, Student
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translator
+from bot.outbox.hooks import Failure
 from bot.outbox.kinds import OutboxKind
 from bot.outbox.messages import Out
 from bot.outbox.payloads import CuratorNotePayload, RelayPayload, ReplyPayload
 from bot.outbox.queue import enqueue
-from bot.outbox.sender import Failure
 from journeys.clock import Clock
 
 log = logging.getLogger(__name__)
