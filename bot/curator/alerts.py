@@ -133,11 +133,11 @@ class Alerts:
                 alert_id=alert.id,
                 curator_student=student.id,
             ),
+            # no student_id on group rows: a failing group must not mark the student as blocked
             chat_id=self.chat_id,
             due_at=now,
             now=now,
             priority=Priority.URGENT,
-            # no student_id on group rows: a failing group must not mark the student as blocked
         )
 
     async def _show_resolved(self, session: AsyncSession, alert: Alert, now: datetime) -> None:

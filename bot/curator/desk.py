@@ -1,9 +1,9 @@
 """The curator desk: its parts, built together.
 
 The parts: alerts (bot/curator/alerts.py), the daily digest (digest.py), the relay (relay.py), forum topics
-(topics.py) and their repair (topic_repair.py). Proactive messages to the group go through the outbox
-(one OutboxKind each); the sender's hooks (registered in bot/jobs.py) put them into the student's forum topic and
-remember which group message belongs to which alert or student.
+(topics.py) and their repair (topic_repair.py). Proactive messages to the group go through the outbox,
+one OutboxKind each; the sender's hooks (registered in bot/jobs.py) put them into the student's forum topic
+and remember which group message belongs to which alert or student.
 """
 
 import logging

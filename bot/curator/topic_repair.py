@@ -38,7 +38,8 @@ class TopicRepair:
             except MalformedPayload:
                 payload = None  # the sender gave it up unread; nothing here can mend it
             if not isinstance(payload, AboutStudent) or payload.topic_recreated:
-                row.failure = TelegramFailure.REFUSED  # the recreated topic failed too: leaves this scan for good
+                # the recreated topic failed too (or the row cannot be read): leaves this scan for good
+                row.failure = TelegramFailure.REFUSED
                 continue
             student_id = payload.curator_student
             thread = await session.scalar(
