@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import App
-from bot.broadcasts.service import Step, set_content
+from bot.broadcasts.drafts import Step, set_content
 from bot.db.migrations import upgrade
 from bot.db.models import Broadcast, BroadcastStatus, Enrollment, OutboxMessage, Student
 from bot.settings import Settings
@@ -116,7 +116,7 @@ async def confirm(app: App, source_message_id: int, segment: dict[str, object]) 
         draft = await app.broadcasts.new_draft(uow, CREATOR, CREATOR, "en")
         draft.segment = segment
         set_content(draft, step=Step.PREVIEW.value, kind="copy", message_id=source_message_id, buttons=[])
-        await app.broadcasts.confirm(uow, draft, CREATOR)
+        await app.broadcasts.delivery.confirm(uow, draft, CREATOR)
         await uow.commit()
         return draft.id
 
@@ -170,7 +170,7 @@ async def send(url: str, n: int, rate: float, paid: bool) -> None:
     stop = asyncio.Event()
     started = time.monotonic()
     sender = asyncio.create_task(app.sender.run(stop))
-    progress = asyncio.create_task(app.broadcasts.run_progress(stop))
+    progress = asyncio.create_task(app.broadcasts.progress.run(stop))
     app.ticker.start()
     while True:
         await asyncio.sleep(0.5)
@@ -180,7 +180,7 @@ async def send(url: str, n: int, rate: float, paid: bool) -> None:
             if broadcast.status is BroadcastStatus.DONE:
                 break
     elapsed = time.monotonic() - started
-    await app.broadcasts.pulse()
+    await app.broadcasts.progress.pulse()
     await app.ticker.stop()
     stop.set()
     await asyncio.gather(sender, progress)
@@ -229,7 +229,7 @@ async def queue(url: str, n: int) -> None:
     broadcast_id = await confirm(app, 1, {"statuses": ["active"]})
     started = time.monotonic()
     async with app.uow() as uow:
-        await app.broadcasts.queue(uow, broadcast_id, deadline=float("inf"))
+        await app.broadcasts.delivery.queue(uow, broadcast_id, deadline=float("inf"))
     queued_in = time.monotonic() - started
     async with app.uow() as uow:
         rows = await uow.session.scalar(select(func.count()).select_from(OutboxMessage))

@@ -32,6 +32,7 @@ from bot.db.migrations import upgrade
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWorkFactory
 from bot.outbox.messages import Out
+from bot.outbox.payloads import BroadcastPayload
 from bot.outbox.queue import enqueue
 from bot.outbox.sender import OutboxSender
 from bot.standin import BotAPIStandIn
@@ -76,9 +77,8 @@ async def fill(uow: UnitOfWorkFactory, chats: list[int]) -> None:
                 await enqueue(
                     u.session,
                     key=f"bench:{n}",
-                    kind="bench",
+                    payload=BroadcastPayload(messages=[Out.text(f"bench:{n}")]),
                     chat_id=chats[n],
-                    messages=[Out.text(f"bench:{n}")],
                     due_at=now,
                     now=now,
                     priority=Priority.BULK,

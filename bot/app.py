@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.api import ApiDeps, setup_api
-from bot.broadcasts import BroadcastService, BulkLimiter
+from bot.broadcasts import BroadcastService
 from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory, update_slots
 from bot.db.health import DatabaseHealth
@@ -28,6 +28,7 @@ from bot.handlers import errors, membership, staff_routers, student_routers
 from bot.i18n import Translations
 from bot.jobs import wire_jobs
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
+from bot.outbox.limiter import BulkLimiter
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
@@ -218,7 +219,7 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
     app.ticker.start()
     sender_stop = asyncio.Event()
     sender = asyncio.create_task(app.sender.run(sender_stop))
-    progress = asyncio.create_task(app.broadcasts.run_progress(sender_stop))
+    progress = asyncio.create_task(app.broadcasts.progress.run(sender_stop))
     try:
         if app.settings.webhook_url:
             await app.bot.set_webhook(

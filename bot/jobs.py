@@ -7,7 +7,7 @@ The order of the jobs is the order they run in within a tick.
 
 from bot.broadcasts import BroadcastService
 from bot.curator.desk import CuratorDesk
-from bot.curator.kinds import DeskKind
+from bot.outbox.payloads import AlertPayload, RelayPayload, ReplyPayload, StudentCardPayload
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
@@ -29,11 +29,11 @@ def wire_jobs(
         ticker.add("curator.digest", desk.queue_digest)
         ticker.add("curator.topics", desk.repair_topics)
         # group messages go into the student's forum topic, and are linked to the alert or student once sent
-        sender.add_hook(DeskKind.ALERT, before=desk.into_topic, after=desk.alerts.alert_sent)
-        sender.add_hook(DeskKind.RELAY, before=desk.into_topic, after=desk.relay.relayed)
-        sender.add_hook(DeskKind.REPLY, after=desk.relay.reply_sent, failed=desk.relay.reply_failed)
-        sender.add_hook(DeskKind.CARD, after=desk.topics.card_sent)
-    ticker.add("broadcasts", broadcasts.tick)
+        sender.add_hook(AlertPayload, before=desk.into_topic, after=desk.alerts.alert_sent)
+        sender.add_hook(RelayPayload, before=desk.into_topic, after=desk.relay.relayed)
+        sender.add_hook(ReplyPayload, after=desk.relay.reply_sent, failed=desk.relay.reply_failed)
+        sender.add_hook(StudentCardPayload, after=desk.topics.card_sent)
+    ticker.add("broadcasts", broadcasts.delivery.tick)
     # whatever a tick or a broadcast queued for now is claimed at once, not at the sender's next poll
     ticker.after_tick.append(sender.wake)
-    broadcasts.on_queued.append(sender.wake)
+    broadcasts.delivery.on_queued.append(sender.wake)

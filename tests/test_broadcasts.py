@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.broadcasts.service import Wiz
+from bot.broadcasts.callbacks import WizardAction, WizardButton
 from bot.db.models import (
     AuditEntry,
     Broadcast,
@@ -22,6 +22,7 @@ from bot.db.models import (
 )
 from bot.outbox.claims import claim_due
 from bot.outbox.messages import Out
+from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
@@ -145,7 +146,7 @@ async def test_wizard_end_to_end_delivers_one_copy_each_with_formatting_and_butt
     assert "Recipients: 4" in summary.text and "about 0 s" not in summary.text
     await admin.click("Send now")
     await drain(app)
-    await app.broadcasts.pulse()
+    await app.broadcasts.progress.pulse()
     for chat in chats[1:]:
         got = standin.messages_in(chat)
         assert len(got) == 1 and len(copies(standin, chat)) == 1
@@ -175,7 +176,8 @@ async def test_broadcasts_are_refused_to_non_staff_by_command_and_by_forged_butt
     assert "Not allowed" in mallory.last.text
     await mallory.send("/broadcasts")
     assert "Not allowed" in mallory.last.text
-    answer = standin.push_callback(mallory, mallory.last.message_id, mallory.id, Wiz(b=1, a="send").pack())
+    send = WizardButton(broadcast=1, action=WizardAction.SEND).pack()
+    answer = standin.push_callback(mallory, mallory.last.message_id, mallory.id, send)
     await standin.settle()
     assert standin.callback_answers[answer].text == "Not allowed."
     [draft] = await broadcasts(app)
@@ -234,10 +236,11 @@ async def test_a_crash_mid_way_resumes_after_the_lease_without_duplicates(
         chats = await seed(app, standin, 10)
         admin = standin.user(ADMIN, "Ada", language_code="en")
         await wizard(admin)
-        app.broadcasts.batch, app.broadcasts.time_box = 4, 0.0  # Send now queues nothing: the ticks will
+        delivery = app.broadcasts.delivery
+        delivery.batch, delivery.time_box = 4, 0.0  # Send now queues nothing: the ticks will
         await admin.click("Send now")
         async with app.uow() as uow:
-            assert await app.broadcasts.queue(uow, 1, deadline=time.monotonic() + 60, max_batches=1) == 4
+            assert await app.broadcasts.delivery.queue(uow, 1, deadline=time.monotonic() + 60, max_batches=1) == 4
         app.sender.batch = 2
         assert await app.sender.drain_once() == 2  # two delivered
         async with app.uow() as uow:  # two more claimed by a process that is then killed
@@ -276,7 +279,7 @@ async def test_students_who_blocked_the_bot_are_marked_and_left_out_next_time(
     await wizard(admin)
     await admin.click("Send now")
     await drain(app)
-    await app.broadcasts.pulse()
+    await app.broadcasts.progress.pulse()
     assert "Delivered: 3. Blocked the bot: 1." in progress_of(admin)
     attempts = len([c for c in standin.calls_to("copyMessage") if c.chat_id == chats[1]])
     await admin.send("/broadcast")
@@ -338,7 +341,7 @@ async def test_transactional_messages_go_before_a_running_broadcast(
     async with app.uow() as uow:
         now = clock.now()
         await enqueue(
-            uow.session, key="reply", kind="test", chat_id=chats[3], messages=[Out.text("Your answer")],
+            uow.session, key="reply", payload=NudgePayload(messages=[Out.text("Your answer")]), chat_id=chats[3],
             due_at=now, now=now, priority=Priority.NORMAL,
         )  # fmt: skip
         await uow.commit()

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from bot.broadcasts.service import Wiz
+from bot.broadcasts.callbacks import WizardAction, WizardButton
 from bot.callbacks import Done
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
@@ -70,10 +70,10 @@ async def test_forged_numbers_on_staff_and_curator_buttons_are_answered_as_out_o
         # in range, but past the end of the wizard's menus: refused before any list is indexed
         await admin.send("/broadcast")  # draft #1, at its segment menu
         past_the_end = [
-            Wiz(b=1, a="st", n=99).pack(),
-            Wiz(b=1, a="tr", n=99).pack(),
-            Wiz(b=1, a="q", n=99).pack(),
-            Wiz(b=1, a="o", m=99).pack(),
+            WizardButton(broadcast=1, action=WizardAction.STATUS, index=99).pack(),
+            WizardButton(broadcast=1, action=WizardAction.TRACK, index=99).pack(),
+            WizardButton(broadcast=1, action=WizardAction.QUESTION, index=99).pack(),
+            WizardButton(broadcast=1, action=WizardAction.OPTION, option=99).pack(),
         ]
         answers = {data: await press(world, admin, admin.id, data) for data in past_the_end}
         assert answers == dict.fromkeys(past_the_end, "That button belongs to an earlier step.")

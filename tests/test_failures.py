@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.db.models import Event, OutboxMessage, OutboxStatus, Student
 from bot.outbox.messages import Out
+from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
 from bot.services import student_path
 from bot.services.reachability import BLOCKED_EVENT, UNBLOCKED_EVENT
@@ -237,9 +238,8 @@ async def test_a_direct_reply_that_finds_the_student_gone_marks_them_unreachable
         await enqueue(
             uow.session,
             key="later",
-            kind="test",
+            payload=NudgePayload(messages=out),
             chat_id=alice.id,
-            messages=out,
             due_at=now,
             now=now,
             student_id=student.id,

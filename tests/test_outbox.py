@@ -16,10 +16,12 @@ from bot.db.migrations import upgrade
 from bot.db.models import OutboxMessage, OutboxStatus, Priority, Student
 from bot.outbox.claims import claim_due
 from bot.outbox.group_commit import GroupCommit
+from bot.outbox.hooks import Failure
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
+from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
-from bot.outbox.sender import Failure, OutboxSender
+from bot.outbox.sender import OutboxSender
 from bot.standin import BotAPIStandIn
 from bot.telegram_failure import TelegramFailure
 from journeys.clock import ManualClock
@@ -58,9 +60,8 @@ async def queue(
         queued = await enqueue(
             uow.session,
             key=key,
-            kind="test",
+            payload=NudgePayload(messages=[Out.text(text) for text in texts or (key,)]),
             chat_id=chat_id,
-            messages=[Out.text(text) for text in texts or (key,)],
             due_at=now + due_in,
             now=now,
             student_id=student_id,
@@ -299,14 +300,14 @@ async def test_hooks_choose_the_thread_and_see_the_message_ids(app: App, standin
     topic = await app.bot.create_forum_topic(-100500, "Alice")
     seen: list[tuple[int, list[int]]] = []
 
-    async def before(session: Any, row: OutboxMessage) -> int:
+    async def before(session: Any, row: OutboxMessage, payload: NudgePayload) -> int:
         return topic.message_thread_id
 
-    async def after(session: Any, row: OutboxMessage, message_ids: list[int]) -> None:
+    async def after(session: Any, row: OutboxMessage, payload: NudgePayload, message_ids: list[int]) -> None:
         seen.append((row.id, message_ids))
 
     sender = quick_sender(app)
-    sender.add_hook("test", before=before, after=after)
+    sender.add_hook(NudgePayload, before=before, after=after)
     await queue(app, "alert", -100500, "Alice is stuck")
     await sender.drain_once()
     [message] = standin.messages_in(-100500, thread_id=topic.message_thread_id)
@@ -321,11 +322,11 @@ async def test_the_failed_hook_runs_once_a_row_is_given_up_and_not_on_retries(
     standin.user(1002, "Bob")
     given_up: list[tuple[str, Failure]] = []
 
-    async def failed(session: Any, row: OutboxMessage, failure: Failure) -> None:
+    async def failed(session: Any, row: OutboxMessage, payload: NudgePayload, failure: Failure) -> None:
         given_up.append((row.key, failure))
 
     sender = quick_sender(app)
-    sender.add_hook("test", failed=failed)
+    sender.add_hook(NudgePayload, failed=failed)
     standin.fail_next("sendMessage", status=500, chat_id=1001)
     standin.fail_next("sendMessage", status=400, description="Bad Request: message is too long", chat_id=1002)
     await queue(app, "retried", 1001)
@@ -387,12 +388,12 @@ async def test_a_killed_sender_s_row_is_sent_once_by_the_next_sender_after_the_l
     await queue(app, "in-flight", 1001, "only once")
     claimed = asyncio.Event()
 
-    async def hang(session: Any, row: OutboxMessage) -> None:
+    async def hang(session: Any, row: OutboxMessage, payload: NudgePayload) -> None:
         claimed.set()
         await asyncio.Event().wait()  # killed before it sends anything
 
     first = quick_sender(app, lease=LEASE)
-    first.add_hook("test", before=hang)
+    first.add_hook(NudgePayload, before=hang)
     running = asyncio.create_task(first.run(asyncio.Event()))
     await asyncio.wait_for(claimed.wait(), 5)
     running.cancel()  # no graceful stop: the row stays claimed, like after SIGKILL

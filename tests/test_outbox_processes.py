@@ -12,6 +12,7 @@ from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrations import upgrade
 from bot.db.uow import UnitOfWorkFactory
 from bot.outbox.messages import Out
+from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
 from bot.outbox.sender import MAX_UNRECORDED
 from bot.standin import BotAPIStandIn
@@ -37,9 +38,8 @@ async def queue_rows(database_url: str, standin: BotAPIStandIn) -> None:
             await enqueue(
                 uow.session,
                 key=f"bulk:{i}",
-                kind="nudge",
+                payload=NudgePayload(messages=[Out.text(f"row-{i}")]),
                 chat_id=chat,
-                messages=[Out.text(f"row-{i}")],
                 due_at=now,
                 now=now,
             )

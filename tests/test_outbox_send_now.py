@@ -25,7 +25,7 @@ async def test_send_now_while_the_ticker_runs_keeps_updates_flowing_and_sends_ea
         student = standin.user(chats[0], f"S{chats[0]}", language_code="en")
         await wizard(admin)
         # small batches: Send now queues for a while, commit after commit, while ticks keep coming
-        app.broadcasts.batch, app.broadcasts.time_box = 5, 30.0
+        app.broadcasts.delivery.batch, app.broadcasts.delivery.time_box = 5, 30.0
         app.ticker.start()
         try:
             await admin.click("Send now")
@@ -35,7 +35,7 @@ async def test_send_now_while_the_ticker_runs_keeps_updates_flowing_and_sends_ea
         finally:
             await app.ticker.stop()
         async with app.uow() as uow:  # whatever the ticks left
-            await app.broadcasts.queue(uow, 1, deadline=float("inf"))
+            await app.broadcasts.delivery.queue(uow, 1, deadline=float("inf"))
         while await app.sender.drain_once():
             pass
     copies = Counter(c.chat_id for c in standin.calls_to("copyMessage") if c.ok and c.chat_id != ADMIN)

@@ -1,5 +1,5 @@
 """Broadcasts to segments of students: the wizard's draft, queueing, progress and reports."""
 
-from bot.broadcasts.service import BroadcastService, BulkLimiter
+from bot.broadcasts.service import BroadcastService
 
-__all__ = ["BroadcastService", "BulkLimiter"]
+__all__ = ["BroadcastService"]

@@ -1,6 +1,6 @@
 """Alerts in the curator group: one per stalled enrollment, raised, taken, snoozed and resolved.
 
-The alert message goes through the outbox (DeskKind.ALERT); its after-send hook remembers which group
+The alert message goes through the outbox (OutboxKind.ALERT); its after-send hook remembers which group
 message belongs to which alert. Answers to a button press are returned to the handler, which sends them.
 """
 
@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.curator import cards
 from bot.curator.cards import SNOOZE_DAYS, AlertAction
 from bot.curator.facts import StudentFacts
-from bot.curator.kinds import DeskKind
 from bot.curator.topics import link
 from bot.db.models import (
     ALERT_UNRESOLVED,
@@ -34,6 +33,7 @@ from bot.db.models import (
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translator
 from bot.outbox.messages import Out
+from bot.outbox.payloads import AlertEditPayload, AlertPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import when
 from journeys.clock import Clock
@@ -129,14 +129,16 @@ class Alerts:
         await enqueue(
             session,
             key=key,
-            kind=DeskKind.ALERT,
+            payload=AlertPayload(
+                messages=[Out.text(text, cards.alert_keyboard(alert, self.t))],
+                alert_id=alert.id,
+                curator_student=student.id,
+            ),
+            # no student_id on group rows: a failing group must not mark the student as blocked
             chat_id=self.chat_id,
-            messages=[Out.text(text, cards.alert_keyboard(alert, self.t))],
             due_at=now,
             now=now,
             priority=Priority.URGENT,
-            # no student_id on group rows: a failing group must not mark the student as blocked
-            extra={"alert_id": alert.id, "curator_student": student.id},
         )
 
     async def _show_resolved(self, session: AsyncSession, alert: Alert, now: datetime) -> None:
@@ -159,9 +161,8 @@ class Alerts:
         await enqueue(
             session,
             key=f"alert:{alert.id}:resolved:{alert.message_id}",
-            kind=DeskKind.EDIT,
+            payload=AlertEditPayload(messages=[Out.edit(alert.message_id, text)]),
             chat_id=alert.chat_id,
-            messages=[Out.edit(alert.message_id, text)],
             due_at=now,
             now=now,
             priority=Priority.URGENT,
@@ -296,8 +297,10 @@ class Alerts:
 
     # ----- sender hooks --------------------------------------------------------------------------
 
-    async def alert_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
-        alert = await session.get(Alert, int(row.payload["alert_id"]), with_for_update=True)
+    async def alert_sent(
+        self, session: AsyncSession, row: OutboxMessage, payload: AlertPayload, ids: list[int]
+    ) -> None:
+        alert = await session.get(Alert, payload.alert_id, with_for_update=True)
         if alert is None or not ids:
             return
         alert.chat_id, alert.message_id = row.chat_id, ids[-1]

@@ -1,9 +1,9 @@
 """The curator desk: its parts, built together.
 
 The parts: alerts (bot/curator/alerts.py), the daily digest (digest.py), the relay (relay.py), forum topics
-(topics.py) and their repair (topic_repair.py). Proactive messages to the group go through the outbox
-(DeskKind); the sender's hooks (registered in bot/jobs.py) put them into the student's forum topic and
-remember which group message belongs to which alert or student.
+(topics.py) and their repair (topic_repair.py). Proactive messages to the group go through the outbox,
+one OutboxKind each; the sender's hooks (registered in bot/jobs.py) put them into the student's forum topic
+and remember which group message belongs to which alert or student.
 """
 
 import logging
@@ -22,6 +22,7 @@ from bot.curator.topics import Forums, Topics
 from bot.db.models import OutboxMessage
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translations
+from bot.outbox.payloads import AboutStudent
 from bot.services.staff import Permission, StaffDirectory
 from bot.settings import Settings
 from journeys.clock import Clock
@@ -77,8 +78,8 @@ class CuratorDesk:
         async with self._uow() as uow:
             return await self.staff.can(uow, user_id, Permission.CURATE)
 
-    async def into_topic(self, session: AsyncSession, row: OutboxMessage) -> int | None:
+    async def into_topic(self, session: AsyncSession, row: OutboxMessage, payload: AboutStudent) -> int | None:
         """The sender's before-hook for group messages: the thread to send into, when the group is a forum."""
         if not await self.forums.is_forum(row.chat_id):
             return None
-        return await self.topics.ensure(row.chat_id, int(row.payload["curator_student"]))
+        return await self.topics.ensure(row.chat_id, payload.curator_student)

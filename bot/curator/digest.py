@@ -8,7 +8,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.curator import cards
-from bot.curator.kinds import DeskKind
 from bot.db.models import (
     Alert,
     AlertStatus,
@@ -22,7 +21,9 @@ from bot.db.models import (
 from bot.db.uow import UnitOfWork
 from bot.db.upsert import insert_ignore
 from bot.i18n import Translator
+from bot.outbox.kinds import OutboxKind
 from bot.outbox.messages import Out
+from bot.outbox.payloads import DigestPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.settings import Settings
 
@@ -49,7 +50,7 @@ class Digest:
         await session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.kind == DeskKind.DIGEST,
+                OutboxMessage.kind == OutboxKind.DIGEST,
                 OutboxMessage.status.in_(WAITING),
                 OutboxMessage.due_at < now - self.digest_window,
             )
@@ -77,9 +78,8 @@ class Digest:
         await enqueue(
             session,
             key=f"digest:{opens.date().isoformat()}",
-            kind=DeskKind.DIGEST,
+            payload=DigestPayload(messages=[Out.text(cards.digest_text(stats, self.t))]),
             chat_id=self.chat_id,
-            messages=[Out.text(cards.digest_text(stats, self.t))],
             due_at=now,
             now=now,
             priority=Priority.NORMAL,

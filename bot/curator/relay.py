@@ -19,14 +19,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.curator import cards
-from bot.curator.kinds import DeskKind
 from bot.curator.topics import Forums, link, linked_student, topic_student
 from bot.db.models import Event, OutboxMessage, OutboxStatus, Priority, Student
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translator
+from bot.outbox.hooks import Failure
+from bot.outbox.kinds import OutboxKind
 from bot.outbox.messages import Out
+from bot.outbox.payloads import CuratorNotePayload, RelayPayload, ReplyPayload
 from bot.outbox.queue import enqueue
-from bot.outbox.sender import Failure
 from journeys.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message stil
 # one student's questions share the group's ~20 messages a minute with everyone's alerts
 RELAY_LIMIT, RELAY_WINDOW = 3, timedelta(minutes=5)
 QUESTION = "curator_question"  # the event of a relayed question: what the limit counts
-LINKED_KINDS = (DeskKind.ALERT, DeskKind.RELAY, DeskKind.CARD)  # group messages their after-send hook links
+# group messages whose after-send hook links them to the student
+LINKED_KINDS = (OutboxKind.ALERT, OutboxKind.RELAY, OutboxKind.STUDENT_CARD)
 LINK_WAIT = 10.0  # real seconds a reply waits for the link of a message the sender is still recording
 LINK_POLL = 0.1
 
@@ -133,13 +135,11 @@ class Relay:
             await enqueue(
                 uow.session,
                 key=f"relay:{student.id}:{message_id}",
-                kind=DeskKind.RELAY,
+                payload=RelayPayload(messages=messages, curator_student=student.id),
                 chat_id=self.chat_id,
-                messages=messages,
                 due_at=now,
                 now=now,
                 priority=Priority.URGENT,
-                extra={"curator_student": student.id},
             )
             uow.events.record(QUESTION, now, student_id=student.id)
             await uow.commit()
@@ -186,14 +186,17 @@ class Relay:
             await enqueue(
                 uow.session,
                 key=f"reply:{chat_id}:{message_id}",
-                kind=DeskKind.REPLY,
+                payload=ReplyPayload(
+                    messages=[Out.copy(chat_id, message_id)],
+                    group_chat=chat_id,
+                    group_message=message_id,
+                    group_thread=thread_id,
+                ),
                 chat_id=student.telegram_id,
                 student_id=student.id,
-                messages=[Out.copy(chat_id, message_id)],
                 due_at=now,
                 now=now,
                 priority=Priority.URGENT,
-                extra={"group_chat": chat_id, "group_message": message_id, "group_thread": thread_id},
             )
             await link(uow.session, chat_id, message_id, student.id, now)
             uow.events.record("curator_replied", now, student_id=student.id)
@@ -224,41 +227,46 @@ class Relay:
 
     # ----- sender hooks --------------------------------------------------------------------------
 
-    async def relayed(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+    async def relayed(self, session: AsyncSession, row: OutboxMessage, payload: RelayPayload, ids: list[int]) -> None:
         for message_id in ids:
-            await link(session, row.chat_id, message_id, int(row.payload["curator_student"]), self.clock.now())
+            await link(session, row.chat_id, message_id, payload.curator_student, self.clock.now())
 
-    async def reply_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+    async def reply_sent(
+        self, session: AsyncSession, row: OutboxMessage, payload: ReplyPayload, ids: list[int]
+    ) -> None:
         """Staff see that the answer reached the student, under the curator's own message."""
         name = await self._student_name(session, row)
-        await self._note_under_reply(session, row, "delivered", self.t("✓ Delivered to {name}", name=name))
+        await self._note_under_reply(session, row, payload, "delivered", self.t("✓ Delivered to {name}", name=name))
 
-    async def reply_failed(self, session: AsyncSession, row: OutboxMessage, failure: Failure) -> None:
+    async def reply_failed(
+        self, session: AsyncSession, row: OutboxMessage, payload: ReplyPayload, failure: Failure
+    ) -> None:
         """An answer that cannot reach the student is not lost silently: the curator is told why."""
         name = await self._student_name(session, row)
         if failure.unreachable:
             text = self.t("✗ Not delivered to {name}: they blocked the bot or deleted their account", name=name)
         else:
             text = self.t("✗ Not delivered to {name}: {reason}", name=name, reason=escape(failure.reason))
-        await self._note_under_reply(session, row, "undelivered", text)
+        await self._note_under_reply(session, row, payload, "undelivered", text)
 
     async def _student_name(self, session: AsyncSession, row: OutboxMessage) -> str:
         student = await session.get(Student, row.student_id) if row.student_id else None
         return escape(student.display_name if student else "?")
 
-    async def _note_under_reply(self, session: AsyncSession, row: OutboxMessage, what: str, text: str) -> None:
-        payload = row.payload
+    async def _note_under_reply(
+        self, session: AsyncSession, row: OutboxMessage, reply_to: ReplyPayload, what: str, text: str
+    ) -> None:
         now = self.clock.now()
-        reply = {"message_id": payload["group_message"], "allow_sending_without_reply": True}
+        reply = {"message_id": reply_to.group_message, "allow_sending_without_reply": True}
         await enqueue(
             session,
             key=f"{what}:{row.id}",
-            kind=DeskKind.NOTE,
-            chat_id=int(payload["group_chat"]),
-            messages=[Out.text(text, reply_parameters=reply)],
+            payload=CuratorNotePayload(
+                messages=[Out.text(text, reply_parameters=reply)], thread_id=reply_to.group_thread
+            ),
+            chat_id=reply_to.group_chat,
             due_at=now,
             now=now,
             priority=Priority.URGENT,
-            extra={"thread_id": payload.get("group_thread")},
         )
         self.wake()

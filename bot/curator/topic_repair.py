@@ -5,10 +5,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.curator.kinds import DeskKind
 from bot.curator.topics import Topics, forget
 from bot.db.models import CuratorTopic, OutboxMessage, OutboxStatus
 from bot.db.uow import UnitOfWork
+from bot.outbox.kinds import OutboxKind
+from bot.outbox.payloads import AboutStudent, MalformedPayload, parse
 from bot.telegram_failure import TelegramFailure
 
 REPAIR_BATCH = 20
@@ -25,35 +26,40 @@ class TopicRepair:
             select(OutboxMessage)
             .where(
                 OutboxMessage.status == OutboxStatus.FAILED,
-                OutboxMessage.kind.in_((DeskKind.ALERT, DeskKind.RELAY)),
+                OutboxMessage.kind.in_((OutboxKind.ALERT, OutboxKind.RELAY)),
                 OutboxMessage.failure == TelegramFailure.THREAD_GONE,
             )
             .limit(REPAIR_BATCH)
         )
-        repairs: list[tuple[OutboxMessage, int, int | None]] = []
+        repairs: list[tuple[OutboxMessage, AboutStudent, int | None]] = []
         for row in list(rows):
-            if row.payload.get("topic_recreated"):
-                row.failure = TelegramFailure.REFUSED  # the recreated topic failed too: leaves this scan for good
+            try:
+                payload = parse(row.kind, row.payload)
+            except MalformedPayload:
+                payload = None  # the sender gave it up unread; nothing here can mend it
+            if not isinstance(payload, AboutStudent) or payload.topic_recreated:
+                # the recreated topic failed too (or the row cannot be read): leaves this scan for good
+                row.failure = TelegramFailure.REFUSED
                 continue
-            student_id = int(row.payload["curator_student"])
+            student_id = payload.curator_student
             thread = await session.scalar(
                 select(CuratorTopic.thread_id).where(
                     CuratorTopic.chat_id == row.chat_id, CuratorTopic.student_id == student_id
                 )
             )
-            repairs.append((row, student_id, thread))
+            repairs.append((row, payload, thread))
         # the probes are requests to Telegram: no transaction stays open across them (on SQLite it would hold
         # the write lock for every other writer meanwhile)
         await uow.commit()
         gone = [
-            (row, student_id, thread)
-            for row, student_id, thread in repairs
+            (row, payload, thread)
+            for row, payload, thread in repairs
             if thread is not None and not await self.topics.still_there(row.chat_id, thread)
         ]
-        for row, student_id, thread in gone:
+        for row, payload, thread in gone:
             assert thread is not None
-            await forget(session, row.chat_id, student_id, thread)
-        for row, _, _ in repairs:
-            row.payload = dict(row.payload) | {"topic_recreated": True}
+            await forget(session, row.chat_id, payload.curator_student, thread)
+        for row, payload, _ in repairs:
+            row.payload = payload.model_copy(update={"topic_recreated": True}).stored()
             row.status, row.due_at, row.claimed_by, row.claimed_at = OutboxStatus.PENDING, now, None, None
         self.wake()

@@ -17,11 +17,11 @@ from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.curator.kinds import DeskKind
 from bot.db.models import CuratorTopic, OutboxMessage, Priority, RelayLink
 from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
 from bot.outbox.messages import Out
+from bot.outbox.payloads import StudentCardPayload, StudentCardPinPayload
 from bot.outbox.queue import enqueue
 from bot.telegram_errors import TelegramFailure, classify
 
@@ -116,23 +116,23 @@ class Topics:
             await enqueue(
                 uow.session,
                 key=f"card:{chat_id}:{thread_id}",
-                kind=DeskKind.CARD,
+                payload=StudentCardPayload(messages=[Out.text(card)], thread_id=thread_id, curator_student=student_id),
                 chat_id=chat_id,
-                messages=[Out.text(card)],
                 due_at=now,
                 now=now,
                 priority=Priority.URGENT,
-                extra={"thread_id": thread_id, "curator_student": student_id},
             )
             await uow.commit()
         self.wake()
         return thread_id
 
-    async def card_sent(self, session: AsyncSession, row: OutboxMessage, ids: list[int]) -> None:
+    async def card_sent(
+        self, session: AsyncSession, row: OutboxMessage, payload: StudentCardPayload, ids: list[int]
+    ) -> None:
         """The card is in the topic: remember it, let replies to it reach the student, and pin it."""
         if not ids:
             return
-        thread_id, student_id, now = int(row.payload["thread_id"]), int(row.payload["curator_student"]), self.now()
+        thread_id, student_id, now = payload.thread_id, payload.curator_student, self.now()
         await session.execute(
             update(CuratorTopic)
             .where(CuratorTopic.chat_id == row.chat_id, CuratorTopic.thread_id == thread_id)
@@ -142,9 +142,8 @@ class Topics:
         await enqueue(
             session,
             key=f"card_pin:{row.chat_id}:{thread_id}",
-            kind=DeskKind.CARD_PIN,
+            payload=StudentCardPinPayload(messages=[Out.pin(ids[-1])]),
             chat_id=row.chat_id,
-            messages=[Out.pin(ids[-1])],
             due_at=now,
             now=now,
             priority=Priority.URGENT,

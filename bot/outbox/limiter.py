@@ -140,3 +140,31 @@ class Limiter:
     @property
     def paused(self) -> bool:
         return self._time() < self._paused_until
+
+
+class BulkLimiter(Limiter):
+    """Paces broadcast rows (Priority.BULK) at BROADCAST_RATE. Without paid mode they also take their turn in
+    the transactional limiter, so both together stay under Telegram's free ~30/s."""
+
+    def __init__(self, rate: float, shared: Limiter | None) -> None:
+        super().__init__(rate, burst=max(1.0, rate / 10))  # a tenth of a second's worth: no burst at the start
+        self.shared = shared
+
+    async def acquire(self, chat_id: int) -> None:
+        await super().acquire(chat_id)
+        if self.shared is not None:
+            await self.shared.acquire(chat_id)
+
+    def try_acquire(self, chat_id: int) -> bool:
+        # two buckets cannot be taken atomically without waiting; the shared (free, ~30/s) mode always waits
+        return self.shared is None and super().try_acquire(chat_id)
+
+    def done(self, chat_id: int) -> None:
+        super().done(chat_id)
+        if self.shared is not None:
+            self.shared.done(chat_id)
+
+    def pause(self, seconds: float) -> None:
+        super().pause(seconds)
+        if self.shared is not None:
+            self.shared.pause(seconds)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.upsert import insert_ignore_many
 from bot.outbox.claims import locked_in_id_order
-from bot.outbox.messages import Out
+from bot.outbox.payloads import Payload, stored_form
 from bot.telegram_failure import TelegramFailure
 
 # Not sent yet. A sender holding a row re-checks its status right before sending, so cancelling a
@@ -21,27 +21,23 @@ async def enqueue(
     session: AsyncSession,
     *,
     key: str,
-    kind: str,
+    payload: Payload,
     chat_id: int,
-    messages: Sequence[Out],
     due_at: datetime,
     now: datetime,
     student_id: int | None = None,
     priority: int = Priority.NORMAL,
     broadcast_id: int | None = None,
-    extra: dict[str, object] | None = None,
 ) -> bool:
-    """Queues the messages as one row; False when a row with this key exists already."""
+    """Queues the payload as one row of its kind; False when a row with this key exists already."""
     queued = await enqueue_many(
         session,
         [(key, chat_id, student_id)],
-        kind=kind,
-        messages=messages,
+        payload=payload,
         due_at=due_at,
         now=now,
         priority=priority,
         broadcast_id=broadcast_id,
-        extra=extra,
     )
     return queued == 1
 
@@ -50,24 +46,24 @@ async def enqueue_many(
     session: AsyncSession,
     recipients: Sequence[tuple[str, int, int | None]],
     *,
-    kind: str,
-    messages: Sequence[Out],
+    payload: Payload,
     due_at: datetime,
     now: datetime,
     priority: int = Priority.NORMAL,
     broadcast_id: int | None = None,
-    extra: dict[str, object] | None = None,
 ) -> int:
-    """The same messages to many chats in one statement: (key, chat id, student id) each; returns how many were new."""
-    payload: dict[str, object] = {"messages": [m.to_json() for m in messages], "sent_parts": 0, **(extra or {})}
+    """The same payload to many chats in one statement: (key, chat id, student id) each; returns how many were new.
+
+    A payload that would not parse back as its kind when sent is refused here (TypeError, ValidationError)."""
+    stored = stored_form(payload)
     rows = [
         {
             "key": key[:160],
-            "kind": kind,
+            "kind": payload.kind.value,
             "chat_id": chat_id,
             "student_id": student_id,
             "priority": int(priority),
-            "payload": payload,
+            "payload": stored,
             "status": OutboxStatus.PENDING.value,
             "due_at": due_at,
             "created_at": now,

@@ -3,50 +3,44 @@
 Rows for one chat are sent by one worker in id order; chats wait for their own slots side by side.
 Every state change is committed before the worker goes on, so a restart loses nothing and a crash resends at
 most the rows that were in flight (their claims expire after the lease and another sender takes them over).
-The two writes every row needs (its start and its sent mark) are group-committed: the chats that reach them at
-the same moment share one transaction.
+What happened to a row is written by its RowRecords (bot/outbox/records.py), group-committed where it can be.
 
 A crash resends at most MAX_UNRECORDED messages: a worker takes a ticket before its request and gives it back
 only once what happened is committed, so no more than that many are ever sent (or on their way) unrecorded.
-A state write that fails is retried, the row held and its claim renewed meanwhile: dropping it would let the
-claim lapse and the message go out again.
+A state write that fails is retried, the row held and its claim renewed meanwhile.
 """
 
 import asyncio
 import contextlib
 import heapq
-import itertools
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
-from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import update
 
 from bot.db.models import OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWorkFactory
 from bot.failure_streak import FailureStreak
 from bot.outbox.claims import claim_due, locked_in_id_order
-from bot.outbox.group_commit import GroupCommit
+from bot.outbox.hooks import NO_HOOKS, AfterHook, BeforeHook, FailedHook, Failure, Hooks, P
+from bot.outbox.kinds import OutboxKind
 from bot.outbox.limiter import Limiter
-from bot.outbox.messages import Out, message_id_of
-from bot.services.reachability import mark_unreachable
+from bot.outbox.messages import message_id_of
+from bot.outbox.payloads import MalformedPayload, Payload, parse
+from bot.outbox.records import RowRecords
 from bot.telegram_errors import TelegramFailure, classify, describe, reason
 from journeys.clock import Clock
 
 log = logging.getLogger(__name__)
-
-BeforeHook = Callable[[AsyncSession, OutboxMessage], Awaitable[int | None]]
-AfterHook = Callable[[AsyncSession, OutboxMessage, list[int]], Awaitable[None]]
-FailedHook = Callable[[AsyncSession, OutboxMessage, "Failure"], Awaitable[None]]
 
 HELD_PER_CHAT = 4  # a chat holding this many claimed rows is left out of the next claims
 MAX_BATCH = 500  # rows per claim at most: a claim loads them all at once, and the loop waits meanwhile
@@ -55,34 +49,10 @@ CLAIM_BACKOFF = 10.0  # seconds between claims at most while they keep failing
 MAX_UNRECORDED = 100  # messages sent or on their way whose outcome is not committed yet: what a crash may resend
 RENEW_RETRY = 0.2  # seconds before a failed claim renewal is tried again
 
-T = TypeVar("T")
-
 
 def backoff(attempts: int) -> float:
     """Real seconds before retrying after the n-th transient failure."""
     return float(min(2**attempts, 300))
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a row was given up: Telegram's words, and what kind of failure the classifier saw."""
-
-    reason: str
-    kind: TelegramFailure
-
-    @property
-    def unreachable(self) -> bool:
-        return self.kind.unreachable
-
-
-@dataclass(frozen=True)
-class _Hooks:
-    before: BeforeHook | None = None
-    after: AfterHook | None = None
-    failed: FailedHook | None = None
-
-
-NO_HOOKS = _Hooks()
 
 
 @dataclass
@@ -137,18 +107,16 @@ class OutboxSender:
         self._fixed_batch = batch
         self._size_batches()
         self.stats = SenderStats()
-        self._hooks: dict[str, _Hooks] = {}
+        self._hooks: dict[OutboxKind, Hooks[Any]] = {}
         self._chats: dict[int, _Chat] = {}
         self._held: dict[int, OutboxMessage] = {}
         self._wakeup = asyncio.Event()
         # one log line when claims, renewals or state writes start failing (the database is down), one when they work
         self._claims = FailureStreak(log, "claiming outbox rows")
         self._renewals = FailureStreak(log, "renewing outbox claims")
-        self._state_writes = FailureStreak(log, "recording outbox state")
         self._halt = asyncio.Event()
         self._starved = False  # the loop waits for held rows to go out before claiming more
-        self._starts = GroupCommit(uow_factory, self._write_starts)
-        self._sents = GroupCommit(uow_factory, self._write_sent)
+        self.records = RowRecords(uow_factory, clock, self.worker)
         self._unrecorded = asyncio.Semaphore(MAX_UNRECORDED)
 
     def pace_broadcasts(self, limiter: Limiter) -> None:
@@ -166,18 +134,19 @@ class OutboxSender:
     @property
     def state_transactions(self) -> int:
         """Transactions that recorded rows starting and being sent (group-committed, so fewer than rows)."""
-        return self._starts.transactions + self._sents.transactions
+        return self.records.transactions
 
     def add_hook(
         self,
-        kind: str,
-        before: BeforeHook | None = None,
-        after: AfterHook | None = None,
-        failed: FailedHook | None = None,
+        payload_type: type[P],
+        before: BeforeHook[P] | None = None,
+        after: AfterHook[P] | None = None,
+        failed: FailedHook[P] | None = None,
     ) -> None:
-        """`before` may return a message_thread_id to send into; `after` runs where the row becomes sent;
-        `failed` runs once the row is given up (not on a retry), after its failure is recorded."""
-        self._hooks[kind] = _Hooks(before, after, failed)
+        """Hooks for the rows of `payload_type`'s kind. `before` may return a message_thread_id to send into;
+        `after` runs where the row becomes sent; `failed` runs once the row is given up (not on a retry), after
+        its failure is recorded."""
+        self._hooks[payload_type.kind] = Hooks(before, after, failed)
 
     def wake(self) -> None:
         """Something was queued for now: claim without waiting for the next tick."""
@@ -218,8 +187,7 @@ class OutboxSender:
                         chat.task.cancel()
                 self._chats.clear()
                 self._held.clear()
-                self._starts.cancel()
-                self._sents.cancel()
+                self.records.cancel()
                 raise
             finally:
                 relay.cancel()
@@ -385,44 +353,32 @@ class OutboxSender:
                 await asyncio.gather(waiting, return_exceptions=True)
         return waiting.done() and not waiting.cancelled()
 
-    async def _durably(self, write: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        """A state write that must land: retried until it does, while the row stays held and its claim renewed."""
-        for attempt in itertools.count():
-            try:
-                result = await write(*args, **kwargs)
-            except Exception:
-                self._state_writes.failed()
-                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                self._state_writes.succeeded()
-                return result
-        raise AssertionError("unreachable")
-
     async def _send_row(self, row: OutboxMessage) -> _Outcome:
-        payload: dict[str, Any] = dict(row.payload or {})
-        messages = [Out.from_json(m) for m in payload.get("messages", [])]
-        part = int(payload.get("sent_parts", 0))
-        ids: list[int] = list(payload.get("message_ids", []))
-        thread_id: int | None = payload.get("thread_id")
-        hooks = self._hooks.get(row.kind, NO_HOOKS)
-        before, after = hooks.before, hooks.after
-        limiter = self.limiter_for(row)
         if self._halt.is_set():
             return _Outcome.STOPPED
-        if not await self._durably(self._start, row):
+        try:
+            payload = parse(row.kind, row.payload)
+        except MalformedPayload as e:
+            return await self._malformed(row, str(e))
+        thread_id = payload.thread_id
+        hooks = self._hooks.get(payload.kind, NO_HOOKS)
+        before, after = hooks.before, hooks.after
+        limiter = self.limiter_for(row)
+        if not await self.records.start(row):
             return _Outcome.DONE
-        if before is not None and part < len(messages):
+        if before is not None and payload.unsent:
             try:
                 async with self.uow() as uow:
-                    topic = await before(uow.session, row)
+                    topic = await before(uow.session, row, payload)
                     await uow.commit()
             except Exception as e:
-                return await self._failed(row, e)
+                return await self._failed(row, payload, e)
             if topic is not None:
                 thread_id = topic
-        if part >= len(messages):  # every part went out before, only the sent mark is missing
-            await self._durably(self._mark_sent, row, payload, ids, after)
-        while part < len(messages):
+        if not payload.unsent:  # every part went out before, only the sent mark is missing
+            await self.records.sent(row, payload, after)
+            self.stats.sent += 1
+        while payload.unsent:
             # the chat's own interval passes without a ticket; tickets are for requests about to go
             if not await self._unless_halted(limiter.chat_turn(row.chat_id)):
                 return _Outcome.STOPPED
@@ -432,7 +388,7 @@ class OutboxSender:
                 if not await self._acquire(row.chat_id, limiter):
                     return _Outcome.STOPPED
                 try:
-                    result = await messages[part].deliver(self.bot, row.chat_id, thread_id=thread_id)
+                    result = await payload.unsent[0].deliver(self.bot, row.chat_id, thread_id=thread_id)
                 except TelegramRetryAfter as e:
                     limiter.done(row.chat_id)
                     self.stats.rate_limited += 1
@@ -441,191 +397,62 @@ class OutboxSender:
                     continue
                 except Exception as e:
                     limiter.done(row.chat_id)
-                    return await self._failed(row, e)
+                    return await self._failed(row, payload, e)
                 except BaseException:
                     limiter.done(row.chat_id)
                     raise
                 limiter.done(row.chat_id)
-                part += 1
-                ids.append(message_id_of(result))
-                payload |= {"sent_parts": part, "message_ids": ids}
-                if part < len(messages):
-                    await self._durably(self._record, row, payload=dict(payload))
-                    row.payload = dict(payload)
+                payload = payload.part_sent(message_id_of(result))
+                if payload.unsent:
+                    await self.records.part_sent(row, payload)
                 else:
-                    await self._durably(self._mark_sent, row, payload, ids, after)
+                    await self.records.sent(row, payload, after)
+                    self.stats.sent += 1
         return _Outcome.DONE
 
-    # ----- recording outcomes --------------------------------------------------------------------
+    # ----- outcomes ------------------------------------------------------------------------------
 
-    def _mine(self, row: OutboxMessage, *, sending: bool = True) -> Any:
-        """An update of a row this sender holds; `sending`: unless it was cancelled meanwhile."""
-        statement = update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == self.worker)
-        return statement.where(OutboxMessage.status == OutboxStatus.SENDING) if sending else statement
+    async def _malformed(self, row: OutboxMessage, reason: str) -> _Outcome:
+        """A stored payload its kind cannot read is given up at once: retrying cannot mend it."""
+        self.stats.failed += 1
+        log.error("outbox row %s given up: %s", row.id, reason)
+        await self.records.given_up(row, reason, TelegramFailure.INTERNAL, attempts=None)
+        return _Outcome.DONE
 
-    async def _start(self, row: OutboxMessage) -> bool:
-        """Still ours and still wanted? A row cancelled while it waited here is not sent."""
-        if await self._starts.submit(row):
-            return True
-        log.info("outbox row %s was cancelled or taken over before it went out", row.id)
-        return False
-
-    async def _write_starts(self, session: AsyncSession, rows: list[OutboxMessage]) -> list[bool]:
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(
-                locked_in_id_order(
-                    session,
-                    OutboxMessage.id.in_([row.id for row in rows]),
-                    OutboxMessage.claimed_by == self.worker,
-                    OutboxMessage.status == OutboxStatus.SENDING,
-                )
-            )
-            .values(claimed_at=self.clock.now())
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
-        )
-        still_ours = set(result.scalars())
-        return [row.id in still_ours for row in rows]
-
-    async def _record(self, row: OutboxMessage, **values: Any) -> None:
-        async with self.uow() as uow:
-            await self._apply(uow.session, row, values)
-            await uow.commit()
-
-    async def _apply(
-        self, session: AsyncSession, row: OutboxMessage, values: dict[str, Any], *, sending: bool = True
-    ) -> bool:
-        result = await session.execute(self._mine(row, sending=sending).values(**values))
-        if not result.rowcount:  # type: ignore[attr-defined]
-            log.warning("outbox row %s was cancelled or taken over by another sender", row.id)
-            return False
-        return True
-
-    async def _mark_sent(
-        self, row: OutboxMessage, payload: dict[str, Any], ids: list[int], after: AfterHook | None
-    ) -> None:
-        values = {
-            "status": OutboxStatus.SENT,
-            "sent_at": self.clock.now(),
-            "telegram_message_id": ids[-1] if ids else None,
-            "payload": payload,
-        }
-        if after is None:
-            await self._sents.submit((row.id, values))
-        else:
-            async with self.uow() as uow:
-                # sent is sent, even if the row was cancelled while the message was on its way
-                if await self._apply(uow.session, row, values, sending=False):
-                    try:
-                        await after(uow.session, row, ids)
-                    except Exception:
-                        log.exception("outbox row %s: the after-send hook failed", row.id)
-                        await uow.rollback()
-                        await self._apply(uow.session, row, values, sending=False)
-                await uow.commit()
-        self.stats.sent += 1
-
-    async def _write_sent(self, session: AsyncSession, items: list[tuple[int, dict[str, Any]]]) -> list[None]:
-        # sent is sent, even if the row was cancelled while the message was on its way
-        table = OutboxMessage.__table__.c
-        statement = (
-            update(OutboxMessage.__table__)
-            .where(table.id == bindparam("row_id"), table.claimed_by == self.worker)
-            .values(
-                status=OutboxStatus.SENT,
-                sent_at=bindparam("row_sent_at", type_=table.sent_at.type),
-                telegram_message_id=bindparam("row_message_id", type_=table.telegram_message_id.type),
-                payload=bindparam("row_payload", type_=table.payload.type),
-            )
-        )
-        await session.execute(
-            statement,
-            [
-                {
-                    "row_id": row_id,
-                    "row_sent_at": values["sent_at"],
-                    "row_message_id": values["telegram_message_id"],
-                    "row_payload": values["payload"],
-                }
-                # one row per statement, in id order: the same lock order as every other writer
-                for row_id, values in sorted(items, key=lambda item: item[0])
-            ],
-        )
-        return [None] * len(items)
-
-    async def _failed(self, row: OutboxMessage, error: Exception) -> _Outcome:
+    async def _failed(self, row: OutboxMessage, payload: Payload, error: Exception) -> _Outcome:
         text = describe(error)
         failure = classify(error)
         if failure.unreachable:
-            await self._durably(self._unreachable, row, text, failure)
+            await self.records.unreachable(row, lambda: self._held_for(row.chat_id), text, failure)
             self.stats.blocked += 1
-            await self._after_failure(row, Failure(reason(error), failure))
+            await self._after_failure(row, payload, Failure(reason(error), failure))
             return _Outcome.UNREACHABLE
         attempts = row.attempts + 1
         if failure.retryable and attempts < self.max_attempts:
             self.stats.retried += 1
             delay = backoff(attempts)
             log.info("outbox row %s: %s; retrying in %ss", row.id, text, delay)
-            await self._durably(
-                self._record,
-                row,
-                status=OutboxStatus.PENDING,
-                attempts=attempts,
-                last_error=text,
-                due_at=self.clock.now() + timedelta(seconds=delay * self.clock.speed),
-                claimed_at=None,
-                claimed_by=None,
-            )
+            due_at = self.clock.now() + timedelta(seconds=delay * self.clock.speed)
+            await self.records.retry_at(row, due_at, attempts, text)
         else:
             self.stats.failed += 1
             log.warning("outbox row %s failed: %s", row.id, text)
-            changes: dict[str, Any] = {"status": OutboxStatus.FAILED, "last_error": text, "failure": failure}
-            if failure.retryable:
-                changes["attempts"] = attempts
-            await self._durably(self._record, row, **changes)
-            await self._after_failure(row, Failure(reason(error), failure))
+            await self.records.given_up(row, text, failure, attempts if failure.retryable else None)
+            await self._after_failure(row, payload, Failure(reason(error), failure))
         return _Outcome.DONE
 
-    async def _after_failure(self, row: OutboxMessage, failure: Failure) -> None:
-        hook = self._hooks.get(row.kind, NO_HOOKS).failed
+    def _held_for(self, chat_id: int) -> list[int]:
+        """The rows held here for the chat besides the one going out."""
+        chat = self._chats.get(chat_id)
+        return [other.id for _, other in chat.heap] if chat else []
+
+    async def _after_failure(self, row: OutboxMessage, payload: Payload, failure: Failure) -> None:
+        hook = self._hooks.get(payload.kind, NO_HOOKS).failed
         if hook is None:
             return
         try:
             async with self.uow() as uow:
-                await hook(uow.session, row, failure)
+                await hook(uow.session, row, payload, failure)
                 await uow.commit()
         except Exception:
             log.exception("outbox row %s: the failed-send hook failed", row.id)
-
-    async def _unreachable(self, row: OutboxMessage, text: str, failure: TelegramFailure) -> None:
-        """Blocked, kicked, deactivated or gone: nothing more goes to this chat."""
-        chat = self._chats.get(row.chat_id)
-        others = [other.id for _, other in chat.heap] if chat else []
-        now = self.clock.now()
-        cancelled = 0
-        async with self.uow() as uow:
-            await self._apply(uow.session, row, {"status": OutboxStatus.FAILED, "last_error": text, "failure": failure})
-            reason = f"chat unreachable: {text}"[:500]
-            if others:
-                await uow.session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        locked_in_id_order(
-                            uow.session, OutboxMessage.id.in_(others), OutboxMessage.claimed_by == self.worker
-                        )
-                    )
-                    .values(status=OutboxStatus.CANCELLED, last_error=reason, failure=failure)
-                    .execution_options(synchronize_session=False)
-                )
-            if row.student_id is not None:
-                cancelled = await mark_unreachable(uow.session, row.student_id, now, failure, reason)
-            await uow.commit()
-        log.info(
-            "chat %s unreachable (%s): row %s failed, student %s marked blocked, %d waiting rows cancelled",
-            row.chat_id,
-            text,
-            row.id,
-            row.student_id,
-            cancelled + len(others),
-        )

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from bot.db.models import Enrollment, OutboxMessage, OutboxStatus, Student
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translations
+from bot.outbox.payloads import CohortStartPayload, NudgePayload, RewardPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
 from bot.services.student_path import StudentPath
@@ -113,10 +114,9 @@ class Engagement:
             queued = await enqueue(
                 uow.session,
                 key=f"reward:{enrollment.id}:{earned.reward.id}",
-                kind="reward",
+                payload=RewardPayload(messages=self.composer(student).compose([earned])),
                 chat_id=student.telegram_id,
                 student_id=student.id,
-                messages=self.composer(student).compose([earned]),
                 due_at=now,
                 now=now,
             )
@@ -140,10 +140,9 @@ class Engagement:
                 await enqueue(
                     uow.session,
                     key=f"cohort_start:{enrollment.id}",
-                    kind="cohort_start",
+                    payload=CohortStartPayload(messages=self.composer(student).compose(decisions)),
                     chat_id=student.telegram_id,
                     student_id=student.id,
-                    messages=self.composer(student).compose(decisions),
                     due_at=deliver_at(now, ZoneInfo(student.timezone), self.quiet, None, None),
                     now=now,
                 )
@@ -199,10 +198,9 @@ class Engagement:
         queued = await enqueue(
             uow.session,
             key=f"nudge:{enrollment.id}:{int(spell.timestamp())}:{due.rung}",
-            kind="nudge",
+            payload=NudgePayload(messages=self.composer(student).compose([show])),
             chat_id=student.telegram_id,
             student_id=student.id,
-            messages=self.composer(student).compose([show]),
             due_at=due.at,
             now=now,
         )

@@ -1,0 +1,21 @@
+"""Every kind of outbox row. The values are what the `kind` column holds: renaming one strands old rows."""
+
+from enum import StrEnum
+
+
+class OutboxKind(StrEnum):
+    # to a student, from the journey's engagement
+    NUDGE = "nudge"
+    REWARD = "reward"
+    COHORT_START = "cohort_start"
+    # to a student, from the care team's broadcast wizard
+    BROADCAST = "broadcast"
+    # the curator desk
+    ALERT = "alert"
+    ALERT_EDIT = "alert_edit"  # an alert message changed in place (resolved)
+    RELAY = "relay"  # a student's question copied to the group
+    REPLY = "reply"  # a curator's message copied to the student
+    CURATOR_NOTE = "curator_note"  # delivered / not delivered, under the curator's message
+    DIGEST = "digest"
+    STUDENT_CARD = "student_card"  # pinned at the top of the student's topic
+    STUDENT_CARD_PIN = "student_card_pin"
