@@ -530,7 +530,7 @@ class OutboxSender:
         # sent is sent, even if the row was cancelled while the message was on its way
         table = OutboxMessage.__table__.c
         statement = (
-            update(OutboxMessage.__table__)
+            update(OutboxMessage.__table__)  # type: ignore[arg-type]  # declared a FromClause; it is a Table
             .where(table.id == bindparam("row_id"), table.claimed_by == self.worker)
             .values(
                 status=OutboxStatus.SENT,
