@@ -275,6 +275,9 @@ class BotAPIStandIn:
         self._next_message_id: dict[int, int] = {}
         self._pending: deque[dict[str, Any]] = deque()
         self._last_update_id = 0
+        # `calls` records a getUpdates when it returns, which a long poll with nothing to deliver does only after
+        # its timeout; this counts them as they arrive, so "the bot is polling" is known at once
+        self.polls_started = 0
         self._update_ids = itertools.count(1)
         self._ids = itertools.count(1)  # file, callback, media group and link ids
         self._callbacks: set[str] = set()
@@ -1008,6 +1011,7 @@ class BotAPIStandIn:
         if self.webhook:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")  # fmt: skip
+        self.polls_started += 1
         while p.get("offset") and self._pending and self._pending[0]["update_id"] < p["offset"]:
             self._pending.popleft()
         if "allowed_updates" in p:  # kept until given again, as Telegram does
