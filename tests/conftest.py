@@ -32,7 +32,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
 @pytest.fixture(scope="session")
 async def postgres() -> AsyncIterator[PostgresDatabases | None]:
     url = os.environ.get("TEST_DATABASE_URL")
-    databases = PostgresDatabases(url) if url else None
+    databases = PostgresDatabases(url, worker=os.environ.get("PYTEST_XDIST_WORKER", "")) if url else None
     yield databases
     if databases:
         await databases.close()
