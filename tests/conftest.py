@@ -22,6 +22,19 @@ EXAMPLE_JOURNEY = SHIPPED_JOURNEYS / "example.en.yaml"
 DEFAULT_JOURNEY = SHIPPED_JOURNEYS / "online_store.ru.yaml"
 TOKEN = "123456:TEST-token"
 PG_SKIP_REASON = "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
+WORKERS = 4
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """A plain `pytest` runs the tests in WORKERS pytest-xdist processes: most tests wait on sockets, subprocesses
+    and databases, not on the CPU, so four workers gain even on two cores. `-n N` chooses, `-n 0` or
+    `-p no:xdist` runs them in this one process. (Here, not in addopts, so that `-p no:xdist` keeps working.)"""
+    xdist_worker = "PYTEST_XDIST_WORKER" in os.environ
+    if config.pluginmanager.hasplugin("xdist") and not xdist_worker and config.option.numprocesses is None:
+        config.option.numprocesses = WORKERS
+        if config.option.dist == "no":
+            config.option.dist = "worksteal"  # the long tests (the package, the processes) do not pile up on one worker
 
 
 @pytest.fixture(scope="session")
