@@ -57,7 +57,9 @@ def test_installed_wheel_validates_migrates_and_runs_the_demo_from_an_unrelated_
     python, journeybot = env_dir / "bin" / "python", env_dir / "bin" / "journeybot"
     school = tmp_path / "school"
     school.mkdir()
-    run([python, "-m", "pip", "install", "-q", wheel], school, timeout=600)
+    # --no-compile: byte-compiling every dependency at install took a good part of the test; Python compiles
+    # what the commands import when they import it
+    run([python, "-m", "pip", "install", "-q", "--no-compile", wheel], school, timeout=600)
 
     # the commands import the installed copy, and its default journey lies inside it
     locate = "import bot, bot.settings as s; print(bot.__file__); print(s.DEFAULT_JOURNEY)"
