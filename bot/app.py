@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
@@ -37,6 +36,7 @@ from bot.services.staff import StaffDirectory
 from bot.services.student_path import StudentPath
 from bot.settings import Settings
 from bot.signatures import same_secret
+from bot.telegram_session import TelegramSession
 from journeys.clock import Clock, make_clock
 from journeys.journey import Journey
 from journeys.loader import load_journey
@@ -50,7 +50,7 @@ class NotMigrated(Exception):
 
 def make_bot(settings: Settings) -> Bot:
     assert settings.bot_token, "BOT_TOKEN is required"
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(settings.bot_token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

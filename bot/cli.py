@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         return _fail([f"journeybot: configuration error: {problem}" for problem in exc.problems])
     except JourneyError as exc:
-        return _fail(map(str, exc.issues))
+        return _fail([str(issue) for issue in exc.issues])
     except KeyboardInterrupt:
         return 130
 

@@ -57,7 +57,7 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
     with tempfile.TemporaryDirectory(prefix="journeybot-demo-") as tmp:
         async with BotAPIStandIn() as standin:
             settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
                 bot_token="100000:demo-token",
                 telegram_api_url=standin.base_url,
                 database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}",

@@ -22,6 +22,51 @@ EXAMPLE_JOURNEY = SHIPPED_JOURNEYS / "example.en.yaml"
 DEFAULT_JOURNEY = SHIPPED_JOURNEYS / "online_store.ru.yaml"
 TOKEN = "123456:TEST-token"
 PG_SKIP_REASON = "PostgreSQL tests need TEST_DATABASE_URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/journeybot_test"
+WORKERS = 4
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """A plain `pytest` runs the tests in WORKERS pytest-xdist processes: most tests wait on sockets, subprocesses
+    and databases, not on the CPU, so four workers gain even on two cores. `-n N` chooses, `-n 0` or
+    `-p no:xdist` runs them in this one process. (Here, not in addopts, so that `-p no:xdist` keeps working.)"""
+    xdist_worker = "PYTEST_XDIST_WORKER" in os.environ
+    if config.pluginmanager.hasplugin("xdist") and not xdist_worker and config.option.numprocesses is None:
+        config.option.numprocesses = WORKERS
+        if config.option.dist == "no":
+            config.option.dist = "worksteal"  # the long tests (the package, the processes) do not pile up on one worker
+
+
+# the longest tests, started first on every worker so that none of them is left for the end of the run
+LONG_TESTS = (
+    "test_package.py::",
+    "test_demo.py::",
+    "test_fuzz.py::",
+    "test_run.py::test_restart",
+    "test_outbox_processes.py::",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m deselected theirs: the shares are of what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's worksteal (the default set above) each worker starts with an equal contiguous share of
+    the tests in this order, the same on every worker; the long tests are dealt to the front of the shares.
+    (Workers do not see the controller's --dist; under another mode this is only a different order.)"""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
+    if workers < 2:
+        return
+    long = [item for item in items if any(key in item.nodeid for key in LONG_TESTS)]
+    rest = [item for item in items if not any(key in item.nodeid for key in LONG_TESTS)]
+    shares: list[list[pytest.Item]] = [long[w::workers] for w in range(workers)]
+    pending = len(items)
+    for w in range(workers):  # the sizes worksteal cuts: what is left, split among the workers left
+        size = pending // (workers - w)
+        pending -= size
+        take = max(size - len(shares[w]), 0)
+        shares[w] += rest[:take]
+        del rest[:take]
+    shares[-1] += rest
+    items[:] = [item for share in shares for item in share]
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +77,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
 @pytest.fixture(scope="session")
 async def postgres() -> AsyncIterator[PostgresDatabases | None]:
     url = os.environ.get("TEST_DATABASE_URL")
-    databases = PostgresDatabases(url) if url else None
+    databases = PostgresDatabases(url, worker=os.environ.get("PYTEST_XDIST_WORKER", "")) if url else None
     yield databases
     if databases:
         await databases.close()

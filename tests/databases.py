@@ -52,16 +52,19 @@ def quoted(identifier: str) -> str:
 
 class PostgresDatabases:
     """Databases on the server `url` names, named after its database: journeybot_ci → the template journeybot_ci_tmpl,
-    the tests' journeybot_ci_t1, journeybot_ci_t2, ... The first use drops what an earlier session left behind
+    the tests' journeybot_ci_t1, journeybot_ci_t2, ...; under pytest-xdist each worker's names carry its id
+    (journeybot_ci_gw0_tmpl, journeybot_ci_gw0_t1, ...). The first use drops what an earlier session left behind
     (killed, or stopped at a breakpoint); so two sessions must not share one `url`.
 
     Creating and dropping a database take a good part of a second each on a busy machine; they run in the
     background while tests run: the next test's clone is made ahead, and a test's database is dropped after it
     without waiting."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, worker: str = "") -> None:
         self.url = make_url(url)
-        self.base = str(self.url.database)
+        self.server_database = str(self.url.database)
+        # pytest-xdist runs several sessions at once: each worker (gw0, gw1, ...) names its databases apart
+        self.base = f"{self.server_database}_{worker}" if worker else self.server_database
         self.numbers = itertools.count(1)
         self.template = f"{self.base}_tmpl"
         self._connection: asyncpg.Connection | None = None
@@ -113,7 +116,11 @@ class PostgresDatabases:
             if self._connection is None:
                 url = self.url
                 self._connection = await asyncpg.connect(
-                    user=url.username, password=url.password, host=url.host, port=url.port, database=self.base
+                    user=url.username,
+                    password=url.password,
+                    host=url.host,
+                    port=url.port,
+                    database=self.server_database,
                 )
         if not self._started:
             self._started = True

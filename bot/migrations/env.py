@@ -1,7 +1,9 @@
 import asyncio
 import os
+from typing import Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from bot.db.engine import create_engine
@@ -17,7 +19,7 @@ def _url() -> str:
     return url or "sqlite+aiosqlite:///data/journeybot.db"
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
     # migrations stay plain SQLAlchemy: the UTC handling lives in the model type, not in the schema
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Enrollment, Student
@@ -72,10 +72,6 @@ class Segment(BaseModel):
         return conditions
 
 
-def recipients(segment: Segment, now: datetime) -> Select[tuple[int, int]]:
-    return select(Student.id, Student.telegram_id).where(*segment.where(now)).order_by(Student.id)
-
-
 async def count(session: AsyncSession, segment: Segment, now: datetime) -> int:
     query = select(func.count()).select_from(Student).where(*segment.where(now))
     return int(await session.scalar(query) or 0)
@@ -85,5 +81,11 @@ async def batch_after(
     session: AsyncSession, segment: Segment, now: datetime, after_id: int, size: int
 ) -> list[tuple[int, int]]:
     """The next `size` recipients (student id, chat id) with ids above `after_id`."""
-    rows = await session.execute(recipients(segment, now).where(Student.id > after_id).limit(size))
+    query = (
+        select(Student.id, Student.telegram_id)
+        .where(*segment.where(now), Student.id > after_id)
+        .order_by(Student.id)
+        .limit(size)
+    )
+    rows = await session.execute(query)
     return [(student_id, chat_id) for student_id, chat_id in rows.all()]

@@ -148,7 +148,8 @@ class StoredMessage:
 
     @property
     def entities(self) -> list[dict[str, Any]]:
-        return self.raw.get("entities", self.raw.get("caption_entities", []))
+        entities: list[dict[str, Any]] = self.raw.get("entities", self.raw.get("caption_entities", []))
+        return entities
 
     @property
     def media_kind(self) -> str | None:
@@ -250,7 +251,12 @@ class BotAPIStandIn:
         auto_settle: bool = True,
         settle_timeout: float = 5.0,
     ) -> None:
-        self.bot_user = {"id": bot_id, "is_bot": True, "first_name": bot_first_name, "username": bot_username}
+        self.bot_user: dict[str, Any] = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
         self.auto_settle, self.settle_timeout = auto_settle, settle_timeout
         self.base_url = ""
         self.calls: list[ApiCall] = []
@@ -269,6 +275,9 @@ class BotAPIStandIn:
         self._next_message_id: dict[int, int] = {}
         self._pending: deque[dict[str, Any]] = deque()
         self._last_update_id = 0
+        # `calls` records a getUpdates when it returns, which a long poll with nothing to deliver does only after
+        # its timeout; this counts them as they arrive, so "the bot is polling" is known at once
+        self.polls_started = 0
         self._update_ids = itertools.count(1)
         self._ids = itertools.count(1)  # file, callback, media group and link ids
         self._callbacks: set[str] = set()
@@ -448,7 +457,8 @@ class BotAPIStandIn:
         self._last_update_id = max(self._last_update_id, update["update_id"])
         self._pending.append(update)
         self._notify()
-        return update["update_id"]
+        update_id: int = update["update_id"]
+        return update_id
 
     def push_message(
         self,
@@ -691,7 +701,11 @@ class BotAPIStandIn:
         reply_to: int | None = None,
         reply_markup: dict[str, Any] | None = None,
     ) -> StoredMessage:
-        raw = {"message_id": self._new_message_id(chat.id), "date": int(time.time()), "chat": chat.as_dict()}
+        raw: dict[str, Any] = {
+            "message_id": self._new_message_id(chat.id),
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+        }
         raw |= {
             "from": sender,
             "message_thread_id": thread,
@@ -748,7 +762,7 @@ class BotAPIStandIn:
                 entity["user"] = known
         return plain, entities
 
-    def _check_markup(self, markup: Any) -> dict[str, Any] | None:
+    def _check_markup(self, markup: dict[str, Any] | None) -> dict[str, Any] | None:
         for button in itertools.chain.from_iterable((markup or {}).get("inline_keyboard", [])):
             if len(button.get("callback_data", "").encode()) > 64:
                 raise bad("BUTTON_DATA_INVALID")
@@ -916,13 +930,14 @@ class BotAPIStandIn:
         else:
             members = {chat.id: "member"} if chat.user else chat.members
             status = members.get(user_id, "left")
-            user = self.users.get(user_id, {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"})
-        extra: dict[str, Any] = {
+            unknown: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+            user = self.users.get(user_id, unknown)
+        extras: dict[str, dict[str, Any]] = {
             "administrator": dict.fromkeys(ADMIN_RIGHTS, True) | {"can_be_edited": False, "is_anonymous": False},
             "creator": {"is_anonymous": False},
             "kicked": {"until_date": 0},
-        }.get(status, {})
-        return {"status": status, "user": user} | extra
+        }
+        return {"status": status, "user": user} | extras.get(status, {})
 
     def _administrators(self, p: dict[str, Any], c: ApiCall) -> list[dict[str, Any]]:
         chat = self._chat(p)
@@ -966,7 +981,7 @@ class BotAPIStandIn:
         self._chat(p)
         if p.get("member_limit") and p.get("creates_join_request"):
             raise bad("member_limit can't be specified for links requiring administrator approval")
-        link = {"invite_link": f"https://t.me/+standin{next(self._ids):06d}", "creator": self.bot_user}
+        link: dict[str, Any] = {"invite_link": f"https://t.me/+standin{next(self._ids):06d}", "creator": self.bot_user}
         link |= {"creates_join_request": bool(p.get("creates_join_request")), "is_primary": False}
         link |= {"is_revoked": False} | {k: p[k] for k in ("name", "expire_date", "member_limit") if k in p}
         self.invite_links.append(link | {"chat_id": p["chat_id"]})
@@ -996,6 +1011,7 @@ class BotAPIStandIn:
         if self.webhook:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")  # fmt: skip
+        self.polls_started += 1
         while p.get("offset") and self._pending and self._pending[0]["update_id"] < p["offset"]:
             self._pending.popleft()
         if "allowed_updates" in p:  # kept until given again, as Telegram does

@@ -3,10 +3,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.standin import BotAPIStandIn
+from bot.telegram_session import TelegramSession
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ async def standin() -> AsyncIterator[BotAPIStandIn]:
 
 @pytest.fixture
 async def bot(standin: BotAPIStandIn) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(standin.base_url))
+    session = TelegramSession(api=TelegramAPIServer.from_base(standin.base_url))
     bot = Bot("123456:TEST-token", session=session)
     yield bot
     await bot.session.close()
