@@ -69,8 +69,9 @@ async def test_sigkill_mid_drain_loses_nothing(database_url: str, tmp_path: Path
         sent = deliveries(standin)
         assert set(sent) == {f"row-{i}" for i in range(ROWS)}
         resent = sum(n - 1 for n in sent.values())
-        # at worst the messages that were in flight when the process died go out twice
-        assert resent <= 10, f"{resent} rows were sent twice"
+        # at worst the messages sent but not yet recorded when the process died go out twice: the bound README
+        # promises (how many that is depends on how long the commits lag behind the sends on a loaded machine)
+        assert resent <= MAX_UNRECORDED, f"{resent} rows were sent twice (killed after {killed_at})"
 
 
 async def test_two_instances_on_postgresql_never_send_a_row_twice(database_url: str, tmp_path: Path) -> None:
