@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from bot.db.models import Enrollment, OutboxMessage, OutboxStatus, Student
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translations
+from bot.outbox.kinds import OutboxKind
 from bot.outbox.payloads import CohortStartPayload, NudgePayload, RewardPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
@@ -44,7 +45,7 @@ from journeys.timing import QuietHours, deliver_at
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows a job handles per tick; the next tick takes the rest
-CAPPED_KINDS = ("nudge",)  # the weekly cap limits automatic reminders, not rewards or the course itself
+CAPPED_KINDS = (OutboxKind.NUDGE,)  # the weekly cap limits automatic reminders, not rewards or the course itself
 CAPPED_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
 
 
@@ -79,7 +80,7 @@ class Engagement:
             update(OutboxMessage)
             .where(
                 OutboxMessage.student_id == student.id,
-                OutboxMessage.kind == "nudge",
+                OutboxMessage.kind == OutboxKind.NUDGE,
                 OutboxMessage.status.in_(WAITING),
             )
             .values(status=OutboxStatus.CANCELLED, last_error="the student made progress")
