@@ -19,9 +19,9 @@ from bot.outbox.messages import Out
 from bot.outbox.payloads import NudgePayload
 from bot.outbox.queue import enqueue
 from bot.services import student_path
-from bot.services.reachability import BLOCKED_EVENT, UNBLOCKED_EVENT
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
+from journeys.events import EventType
 from tests.conftest import World, make_settings, running_bot
 
 TRY_AGAIN = "Something went wrong. Please try again in a minute."
@@ -270,20 +270,20 @@ async def test_a_student_who_blocks_the_bot_is_marked_from_my_chat_member_once_p
     update = world.standin.block(alice.id)
     await world.standin.settle()
     assert await blocked_at(world.app, alice.id) is not None
-    assert await events_of(world.app, BLOCKED_EVENT) == 1
+    assert await events_of(world.app, EventType.BOT_BLOCKED) == 1
 
     assert update is not None
     world.clock.advance(timedelta(hours=1))
     marked = await blocked_at(world.app, alice.id)
     world.standin.push_update(dict(update))  # delivered again (not confirmed before a restart)
     await world.standin.settle()
-    assert await events_of(world.app, BLOCKED_EVENT) == 1
+    assert await events_of(world.app, EventType.BOT_BLOCKED) == 1
     assert await blocked_at(world.app, alice.id) == marked
 
     world.standin.unblock(alice.id)
     await world.standin.settle()
     assert await blocked_at(world.app, alice.id) is None
-    assert await events_of(world.app, UNBLOCKED_EVENT) == 1
+    assert await events_of(world.app, EventType.BOT_UNBLOCKED) == 1
 
 
 async def test_the_bot_asks_telegram_for_my_chat_member(world: World) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from bot.broadcasts.drafts import outs, segment_of, set_content
-from bot.db.models import Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus, Priority
+from bot.db.models import AuditAction, Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.outbox.claims import locked_in_id_order
 from bot.outbox.payloads import BroadcastPayload
@@ -43,7 +43,7 @@ class Delivery:
         draft.total = total
         set_content(draft, step=None)
         uow.audit.record(
-            "broadcast_created",
+            AuditAction.BROADCAST_CREATED,
             now,
             actor_id=actor,
             target=f"broadcast:{draft.id}",
@@ -59,7 +59,9 @@ class Delivery:
 
     def _start(self, uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
         broadcast.status, broadcast.started_at = BroadcastStatus.QUEUEING, now
-        uow.audit.record("broadcast_sent", now, actor_id=broadcast.created_by, target=f"broadcast:{broadcast.id}")
+        uow.audit.record(
+            AuditAction.BROADCAST_SENT, now, actor_id=broadcast.created_by, target=f"broadcast:{broadcast.id}"
+        )
 
     async def cancel(self, uow: UnitOfWork, broadcast_id: int, actor: int) -> Broadcast | None:
         """What went out stays out; everything still waiting is cancelled. None when it had already ended."""
@@ -78,7 +80,7 @@ class Delivery:
             .values(status=OutboxStatus.CANCELLED, last_error=CANCELLED_REASON)
         )
         uow.audit.record(
-            "broadcast_cancelled",
+            AuditAction.BROADCAST_CANCELLED,
             now,
             actor_id=actor,
             target=f"broadcast:{broadcast_id}",

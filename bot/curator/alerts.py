@@ -37,11 +37,19 @@ from bot.outbox.payloads import AlertEditPayload, AlertPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import when
 from journeys.clock import Clock
+from journeys.events import EventType
 from journeys.journey import EnrollmentStatus
 from journeys.stalls import StallReasons
 
 # why an enrollment counts as stalled at a moment (the engagement's stall detection decides it)
 ReasonsAt = Callable[[UnitOfWork, Enrollment, datetime], Awaitable[StallReasons]]
+
+# what the log records when a curator's press moves an alert to a status
+PRESS_EVENTS = {
+    AlertStatus.TAKEN: EventType.ALERT_TAKEN,
+    AlertStatus.SNOOZED: EventType.ALERT_SNOOZED,
+    AlertStatus.RESOLVED: EventType.ALERT_RESOLVED,
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,9 @@ class Alerts:
         alert = await session.get(Alert, alert_id)
         assert alert is not None
         await self._post(session, alert, student, enrollment, f"alert:{alert.id}", now)
-        uow.events.record("alert_raised", now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id)
+        uow.events.record(
+            EventType.ALERT_RAISED, now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id
+        )
         self.wake()
         return True
 
@@ -117,7 +127,7 @@ class Alerts:
         alert.snoozed_until = None
         await self._show_resolved(uow.session, alert, now)
         uow.events.record(
-            "alert_resolved", now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id, by=None
+            EventType.ALERT_RESOLVED, now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id, by=None
         )
 
     async def _post(
@@ -208,7 +218,7 @@ class Alerts:
             if not result.rowcount:  # type: ignore[attr-defined]
                 return self._refusal(alert, act, user_id, t)
             uow.events.record(
-                f"alert_{values['status'].value}",
+                PRESS_EVENTS[values["status"]],
                 now,
                 student_id=alert.student_id,
                 enrollment_id=alert.enrollment_id,
@@ -288,7 +298,7 @@ class Alerts:
                 await self._post(
                     session, alert, student, enrollment, f"alert:{alert.id}:back:{ended:%Y%m%d%H%M%S}", now
                 )
-                uow.events.record("alert_returned", now, student_id=student.id, alert=alert.id)
+                uow.events.record(EventType.ALERT_RETURNED, now, student_id=student.id, alert=alert.id)
             else:
                 alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.RESOLVED, now, None
                 alert.snoozed_until = None

@@ -29,13 +29,13 @@ from bot.outbox.messages import Out
 from bot.outbox.payloads import CuratorNotePayload, RelayPayload, ReplyPayload
 from bot.outbox.queue import enqueue
 from journeys.clock import Clock
+from journeys.events import EventType
 
 log = logging.getLogger(__name__)
 
 ASK_WINDOW = timedelta(days=1)  # after /curator, how long the next message still counts as the question
 # one student's questions share the group's ~20 messages a minute with everyone's alerts
 RELAY_LIMIT, RELAY_WINDOW = 3, timedelta(minutes=5)
-QUESTION = "curator_question"  # the event of a relayed question: what the limit counts
 # group messages whose after-send hook links them to the student
 LINKED_KINDS = (OutboxKind.ALERT, OutboxKind.RELAY, OutboxKind.STUDENT_CARD)
 LINK_WAIT = 10.0  # real seconds a reply waits for the link of a message the sender is still recording
@@ -141,7 +141,7 @@ class Relay:
                 now=now,
                 priority=Priority.URGENT,
             )
-            uow.events.record(QUESTION, now, student_id=student.id)
+            uow.events.record(EventType.CURATOR_QUESTION, now, student_id=student.id)
             await uow.commit()
         self.wake()
         return True
@@ -150,7 +150,11 @@ class Relay:
         recent = list(
             await session.scalars(
                 select(Event.occurred_at)
-                .where(Event.student_id == student.id, Event.type == QUESTION, Event.occurred_at > now - RELAY_WINDOW)
+                .where(
+                    Event.student_id == student.id,
+                    Event.type == EventType.CURATOR_QUESTION,
+                    Event.occurred_at > now - RELAY_WINDOW,
+                )
                 .order_by(Event.occurred_at.desc())
                 .limit(RELAY_LIMIT)
             )
@@ -199,7 +203,7 @@ class Relay:
                 priority=Priority.URGENT,
             )
             await link(uow.session, chat_id, message_id, student.id, now)
-            uow.events.record("curator_replied", now, student_id=student.id)
+            uow.events.record(EventType.CURATOR_REPLIED, now, student_id=student.id)
             await uow.commit()
         self.wake()
         return Relayed.QUEUED

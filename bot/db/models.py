@@ -337,6 +337,17 @@ class StaffMember(Base):
     added_at: Mapped[datetime]
 
 
+class AuditAction(StrEnum):
+    """What a staff member did; the values are stored in `audit_log.action`."""
+
+    STAFF_ADDED = "staff_added"
+    ROLE_CHANGED = "role_changed"
+    STAFF_REMOVED = "staff_removed"
+    BROADCAST_CREATED = "broadcast_created"
+    BROADCAST_SENT = "broadcast_sent"
+    BROADCAST_CANCELLED = "broadcast_cancelled"
+
+
 class AuditEntry(Base):
     """Who did what among the staff, and when. Append-only."""
 

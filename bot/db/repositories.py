@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    AuditAction,
     AuditEntry,
     Enrollment,
     Event,
@@ -18,6 +19,7 @@ from bot.db.models import (
     Student,
 )
 from bot.db.upsert import insert_ignore
+from journeys.events import EventType
 from journeys.journey import EnrollmentStatus
 
 
@@ -101,7 +103,7 @@ class EventLog:
 
     def record(
         self,
-        type_: str,
+        type_: EventType,
         at: datetime,
         *,
         student_id: int | None = None,
@@ -112,7 +114,7 @@ class EventLog:
             Event(type=type_, occurred_at=at, student_id=student_id, enrollment_id=enrollment_id, data=data)
         )
 
-    async def count(self, type_: str, *, enrollment_id: int | None = None) -> int:
+    async def count(self, type_: EventType, *, enrollment_id: int | None = None) -> int:
         query = select(func.count()).select_from(Event).where(Event.type == type_)
         if enrollment_id is not None:
             query = query.where(Event.enrollment_id == enrollment_id)
@@ -191,6 +193,6 @@ class AuditLog:
         self.session = session
 
     def record(
-        self, action: str, at: datetime, *, actor_id: int | None, target: str | None = None, **data: Any
+        self, action: AuditAction, at: datetime, *, actor_id: int | None, target: str | None = None, **data: Any
     ) -> None:
         self.session.add(AuditEntry(action=action, at=at, actor_id=actor_id, target=target, data=data))

@@ -22,6 +22,7 @@ from bot.outbox.payloads import CohortStartPayload, NudgePayload, RewardPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
 from bot.services.student_path import StudentPath
+from journeys.events import EventType
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.nudges import (
     WEEK,
@@ -123,7 +124,11 @@ class Engagement:
             )
             if queued:
                 uow.events.record(
-                    "reward_earned", now, student_id=student.id, enrollment_id=enrollment.id, reward=earned.reward.id
+                    EventType.REWARD_EARNED,
+                    now,
+                    student_id=student.id,
+                    enrollment_id=enrollment.id,
+                    reward=earned.reward.id,
                 )
 
     # --- ticker jobs -----------------------------------------------------------------------------
@@ -205,7 +210,7 @@ class Engagement:
             due_at=due.at,
             now=now,
         )
-        uow.events.record("nudged", now, student_id=student.id, enrollment_id=enrollment.id, rung=due.rung)
+        uow.events.record(EventType.NUDGED, now, student_id=student.id, enrollment_id=enrollment.id, rung=due.rung)
         enrollment.nudge_rung = due.rung + 1
         match due.then:
             case NextRung(at=at):
@@ -260,7 +265,9 @@ class Engagement:
         enrollment.stalled_at = now
         enrollment.stall_at = None
         reasons = stalled.reasons
-        uow.events.record("stalled", now, student_id=student.id, enrollment_id=enrollment.id, **reasons.to_json())
+        uow.events.record(
+            EventType.STALLED, now, student_id=student.id, enrollment_id=enrollment.id, **reasons.to_json()
+        )
         if self.desk is not None:
             await self.desk.raise_alert(uow, student, enrollment, reasons, now)
 

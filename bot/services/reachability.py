@@ -11,9 +11,7 @@ from bot.db.upsert import insert_ignore
 from bot.outbox.queue import cancel_pending
 from bot.telegram_failure import TelegramFailure
 from journeys.clock import Clock
-
-BLOCKED_EVENT = "bot_blocked"
-UNBLOCKED_EVENT = "bot_unblocked"
+from journeys.events import EventType
 
 
 async def mark_unreachable(
@@ -47,8 +45,8 @@ class Reachability:
             if student is None:
                 return False
             now = self.clock.now()
-            event = {
-                "type": BLOCKED_EVENT if blocked else UNBLOCKED_EVENT,
+            event: dict[str, object] = {
+                "type": EventType.BOT_BLOCKED if blocked else EventType.BOT_UNBLOCKED,
                 "occurred_at": now,
                 "student_id": student.id,
                 "data": {},

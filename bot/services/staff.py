@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from bot.db.models import Role, StaffMember
+from bot.db.models import AuditAction, Role, StaffMember
 from bot.db.uow import UnitOfWork
 from bot.names import fit
 
@@ -61,10 +61,15 @@ class StaffDirectory:
             member = await uow.staff.add(
                 StaffMember(telegram_id=telegram_id, role=role, name=name, added_by=actor_id, added_at=now)
             )
-            uow.audit.record("staff_added", now, actor_id=actor_id, target=str(telegram_id), role=role.value)
+            uow.audit.record(AuditAction.STAFF_ADDED, now, actor_id=actor_id, target=str(telegram_id), role=role.value)
         elif member.role is not role:
             uow.audit.record(
-                "role_changed", now, actor_id=actor_id, target=str(telegram_id), old=member.role.value, new=role.value
+                AuditAction.ROLE_CHANGED,
+                now,
+                actor_id=actor_id,
+                target=str(telegram_id),
+                old=member.role.value,
+                new=role.value,
             )
             member.role = role
         if name and not member.name:
@@ -77,6 +82,8 @@ class StaffDirectory:
         member = await uow.staff.get(telegram_id)
         if member is None:
             return False
-        uow.audit.record("staff_removed", now, actor_id=actor_id, target=str(telegram_id), role=member.role.value)
+        uow.audit.record(
+            AuditAction.STAFF_REMOVED, now, actor_id=actor_id, target=str(telegram_id), role=member.role.value
+        )
         await uow.staff.remove(member)
         return True

@@ -25,6 +25,7 @@ from journeys.decisions import (
     Welcome,
 )
 from journeys.enrollment import EnrollmentState
+from journeys.events import EventType
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.notices import NoticeKey
 from journeys.timing import in_holdout
@@ -254,7 +255,7 @@ class StudentPath:
             )
         )
         # the group is recorded with the enrollment, so metrics can compare nudged and held-out students
-        uow.events.record("enrolled", now, student_id=student.id, enrollment_id=enrollment.id, holdout=holdout)
+        uow.events.record(EventType.ENROLLED, now, student_id=student.id, enrollment_id=enrollment.id, holdout=holdout)
         for identity in await uow.identities.for_student(student.id):
             await self.apply_lms_progress(uow, identity)
         return enrollment
@@ -268,7 +269,7 @@ class StudentPath:
         if identity.student_id is None:
             identity.student_id = student.id
             identity.bound_at = now
-            uow.events.record("lms_linked", now, student_id=student.id, external_id=identity.external_id)
+            uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
             await uow.session.flush()
             await self.apply_lms_progress(uow, identity)
         return []
@@ -283,7 +284,7 @@ class StudentPath:
             assert student is not None
             student.timezone = answered.timezone  # reminders and quiet hours follow the student's clock
         uow.events.record(
-            "survey_answered",
+            EventType.SURVEY_ANSWERED,
             now,
             student_id=enrollment.student_id,
             enrollment_id=enrollment.id,
@@ -301,7 +302,7 @@ class StudentPath:
             return [chosen]  # only reached with the survey finished: cannot happen, and says so if it does
         _store(enrollment, chosen.state)
         uow.events.record(
-            "track_assigned",
+            EventType.TRACK_ASSIGNED,
             now,
             student_id=enrollment.student_id,
             enrollment_id=enrollment.id,
@@ -321,7 +322,7 @@ class StudentPath:
         if not isinstance(started, rules.Started):
             return started or []
         _store(enrollment, started.state)
-        uow.events.record("started", now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
+        uow.events.record(EventType.STARTED, now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
         decisions = await self._current_step(uow, enrollment, now)
         student = await uow.students.get(enrollment.student_id)
         assert student is not None
@@ -359,7 +360,7 @@ class StudentPath:
         _store(enrollment, advanced.state)
         if isinstance(advanced, rules.NextStep):
             return [advanced.show]
-        uow.events.record("completed", now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
+        uow.events.record(EventType.COMPLETED, now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
         return [advanced.shown]
 
     async def _after_progress(
@@ -368,7 +369,7 @@ class StudentPath:
         counted = rules.count_progress(_state(enrollment), now)
         _store(enrollment, counted.state)
         uow.events.record(
-            "step_completed",
+            EventType.STEP_COMPLETED,
             now,
             student_id=enrollment.student_id,
             enrollment_id=enrollment.id,

@@ -1,0 +1,32 @@
+"""What happened to a student, as the append-only event log records it: the facts metrics are computed from.
+
+The values are stored in `events.type`; renaming one would orphan the rows already recorded under it.
+"""
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    # the student path
+    ENROLLED = "enrolled"
+    LMS_LINKED = "lms_linked"
+    SURVEY_ANSWERED = "survey_answered"
+    TRACK_ASSIGNED = "track_assigned"
+    STARTED = "started"
+    STEP_COMPLETED = "step_completed"
+    COMPLETED = "completed"  # the whole course
+    # keeping students moving
+    REWARD_EARNED = "reward_earned"
+    NUDGED = "nudged"
+    STALLED = "stalled"
+    # the curator desk
+    ALERT_RAISED = "alert_raised"
+    ALERT_TAKEN = "alert_taken"
+    ALERT_SNOOZED = "alert_snoozed"
+    ALERT_RESOLVED = "alert_resolved"
+    ALERT_RETURNED = "alert_returned"
+    CURATOR_QUESTION = "curator_question"
+    CURATOR_REPLIED = "curator_replied"
+    # reachability, from Telegram's my_chat_member
+    BOT_BLOCKED = "bot_blocked"
+    BOT_UNBLOCKED = "bot_unblocked"
