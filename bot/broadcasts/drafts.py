@@ -1,7 +1,8 @@
-"""A broadcast's draft: the wizard's step, the content it collected, and what each recipient gets of it.
+"""A broadcast's draft: the wizard's step, the message it took, and what each recipient gets of it.
 
-The draft lives in the `broadcasts` table (status draft, the wizard's state in `content`), so a restart loses
-nothing. Plain functions over the row: the wizard reads and changes them, the delivery sends what `outs` says.
+The draft lives in the `broadcasts` table (status draft, the wizard's state in `content`, typed by
+`content.DraftContent`), so a restart loses nothing. Plain functions over the row: the wizard reads and changes
+them, the delivery sends what `outs` says.
 """
 
 import re
