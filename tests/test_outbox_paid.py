@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import insert, select
 
 from bot.app import App
-from bot.broadcasts.drafts import Step, set_content
+from bot.broadcasts.content import Step, content_of, set_content
 from bot.db.migrations import upgrade
 from bot.db.models import Broadcast, BroadcastStatus, Enrollment, Student
 from bot.settings import Settings
@@ -70,7 +70,7 @@ async def confirm_broadcast(app: App, source_message_id: int) -> int:
     async with app.uow() as uow:
         draft = await app.broadcasts.new_draft(uow, CREATOR, CREATOR, "en")
         draft.segment = {}
-        set_content(draft, step=Step.PREVIEW.value, kind="copy", message_id=source_message_id, buttons=[])
+        set_content(draft, content_of(draft).copying(source_message_id).at_step(Step.PREVIEW))
         await app.broadcasts.delivery.confirm(uow, draft, CREATOR)
         await uow.commit()
         return draft.id

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from bot.broadcasts.drafts import outs, segment_of, set_content
+from bot.broadcasts.content import content_of, set_content
+from bot.broadcasts.drafts import outs, segment_of
 from bot.db.models import AuditAction, Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus, Priority
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.outbox.claims import locked_in_id_order
@@ -41,7 +42,7 @@ class Delivery:
         now = self.clock.now()
         total = await segments.count(uow.session, segment_of(draft), now)
         draft.total = total
-        set_content(draft, step=None)
+        set_content(draft, content_of(draft).at_step(None))
         uow.audit.record(
             AuditAction.BROADCAST_CREATED,
             now,

@@ -11,11 +11,11 @@ from html import escape
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from bot.broadcasts.callbacks import WizardAction, WizardButton
+from bot.broadcasts.content import content_of, not_reported, set_content
 from bot.broadcasts.delivery import ACTIVE, Delivery
-from bot.broadcasts.drafts import set_content
 from bot.broadcasts.stats import Stats, stats
 from bot.db.models import Broadcast, BroadcastStatus
 from bot.db.uow import UnitOfWorkFactory
@@ -116,7 +116,7 @@ class Progress:
                             Broadcast.status.in_(ACTIVE),
                             Broadcast.status.in_([BroadcastStatus.DONE, BroadcastStatus.CANCELLED])
                             & Broadcast.started_at.is_not(None)
-                            & (func.coalesce(Broadcast.content["reported"].as_boolean(), False).is_(False)),
+                            & not_reported(),
                         )
                     )
                 )
@@ -134,7 +134,7 @@ class Progress:
             if broadcast is None or broadcast.progress_chat_id is None:
                 return
             counted = await stats(uow.session, broadcast_id)
-        t = self.translations.get(broadcast.content.get("lang"))
+        t = self.translations.get(content_of(broadcast).lang)
         finished = broadcast.status not in ACTIVE
         markup: InlineKeyboardMarkup | None = None
         if finished:  # the progress message becomes the report, without its Cancel button
@@ -156,7 +156,7 @@ class Progress:
             if stored is not None:
                 stored.progress_message_id = message_id
                 if finished:
-                    set_content(stored, reported=True)
+                    set_content(stored, content_of(stored).marked_reported())
                     self._samples.pop(broadcast_id, None)
             await uow.commit()
 

@@ -6,6 +6,7 @@ from html import escape
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.broadcasts.callbacks import WizardAction, WizardButton, button
+from bot.broadcasts.content import MenuPage, content_of
 from bot.broadcasts.drafts import segment_of
 from bot.broadcasts.service import BroadcastService
 from bot.db.models import Broadcast
@@ -55,9 +56,9 @@ async def segment_menu(
     segment = segment_of(draft)
     count = await service.count(uow, segment)
     journey, b = service.journey, draft.id
-    view = draft.content.get("view", "main")
+    view = content_of(draft).view
     rows: list[list[InlineKeyboardButton]] = []
-    if view == "main":
+    if view.page is MenuPage.MAIN:
         rows.append([button(_mark(segment.is_everyone, t("All students")), b, WizardAction.EVERYONE)])
         statuses = [
             button(_mark(s in segment.statuses, t(STATUS_NAMES[s])), b, WizardAction.STATUS, i)
@@ -81,7 +82,7 @@ async def segment_menu(
         )
         rows.append([button(t("By survey answer…"), b, WizardAction.QUESTIONS)])
         rows.append([button(t("✖ Cancel"), b, WizardAction.DROP), button(t("Next ➡"), b, WizardAction.NEXT)])
-    elif view == "qs":
+    elif view.page is MenuPage.QUESTIONS:
         rows += [
             [button(q.text[:40], b, WizardAction.QUESTION, i)]
             for i, q in enumerate(journey.questions)
@@ -89,7 +90,7 @@ async def segment_menu(
         ]
         rows.append([button(t("« Back"), b, WizardAction.MAIN)])
     else:
-        index = int(view.removeprefix("q:"))
+        index = view.question
         question = journey.questions[index]
         chosen = segment.answers.get(question.id, [])
         rows += [

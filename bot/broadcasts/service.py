@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot
 from sqlalchemy import delete, select
 
+from bot.broadcasts.content import DraftContent, Step
 from bot.broadcasts.delivery import Delivery
-from bot.broadcasts.drafts import Step
 from bot.broadcasts.progress import Progress
 from bot.db.models import Broadcast, BroadcastStatus, Enrollment
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -63,7 +63,7 @@ class BroadcastService:
             created_by=user_id,
             status=BroadcastStatus.DRAFT,
             segment={},
-            content={"step": Step.SEGMENT.value, "chat_id": chat_id, "lang": language},
+            content=DraftContent(step=Step.SEGMENT, chat_id=chat_id, lang=language).stored(),
             created_at=self.clock.now(),
             progress_chat_id=chat_id,
         )

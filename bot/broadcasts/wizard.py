@@ -13,17 +13,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.broadcasts.callbacks import WizardAction, WizardButton, button
-from bot.broadcasts.drafts import (
-    Accepted,
-    Step,
-    accept_message,
-    outs,
-    parse_buttons,
-    parse_when,
-    segment_of,
-    set_content,
-    step_of,
-)
+from bot.broadcasts.content import MenuPage, MenuView, Step, content_of, set_content
+from bot.broadcasts.drafts import Accepted, accept_message, outs, parse_buttons, parse_when, segment_of, step_of
 from bot.broadcasts.progress import duration, stop_keyboard
 from bot.broadcasts.segment_menu import describe, points_at_nothing, segment_menu, toggled
 from bot.broadcasts.service import BroadcastService
@@ -53,7 +44,11 @@ FILTERS = frozenset(
         WizardAction.OPTION,
     }
 )
-VIEWS = frozenset({WizardAction.QUESTIONS, WizardAction.QUESTION, WizardAction.MAIN})
+VIEWS = {
+    WizardAction.MAIN: MenuPage.MAIN,
+    WizardAction.QUESTIONS: MenuPage.QUESTIONS,
+    WizardAction.QUESTION: MenuPage.QUESTION,
+}
 
 
 async def start_broadcast(
@@ -133,7 +128,7 @@ async def take_message(
                 await uow.rollback()  # no transaction held while Telegram answers (SQLite: the write lock)
                 await message.answer(t("Line {n} is not a button. Use: Text - https://example.com", n=buttons))
                 return
-            set_content(draft, buttons=buttons, step=Step.PREVIEW.value)
+            set_content(draft, content_of(draft).with_buttons(buttons).at_step(Step.PREVIEW))
             count = await broadcasts.count(uow, segment_of(draft))
             await uow.commit()
             await _preview(bot, message.chat.id, broadcasts, draft, count, t)
@@ -143,10 +138,8 @@ async def take_message(
             await uow.rollback()
             await message.answer(t("I can broadcast text, a photo, a video, a document, a voice message or an album."))
             return
-        if accepted is Accepted.SINGLE:
-            set_content(draft, step=Step.BUTTONS.value)
-        else:
-            set_content(draft, step=Step.MESSAGE.value)
+        next_step = Step.BUTTONS if accepted is Accepted.SINGLE else Step.MESSAGE
+        set_content(draft, content_of(draft).at_step(next_step))
         await uow.commit()
     if accepted is Accepted.SINGLE:
         await message.answer(
@@ -255,12 +248,12 @@ async def press(
             draft.segment = segment.model_dump(mode="json", exclude_defaults=True)
             edit = await segment_menu(uow, broadcasts, draft, t)
         elif step is Step.SEGMENT and action in VIEWS:
-            # the menu's view: "main", "qs" (the questions) or "q:<index>" (one question's options)
-            view = f"q:{callback_data.index}" if action is WizardAction.QUESTION else action.value
-            set_content(draft, view=view)
+            page = VIEWS[action]
+            view = MenuView(page, callback_data.index) if page is MenuPage.QUESTION else MenuView(page)
+            set_content(draft, content_of(draft).showing(view))
             edit = await segment_menu(uow, broadcasts, draft, t)
         elif step is Step.SEGMENT and action is WizardAction.NEXT:
-            set_content(draft, step=Step.MESSAGE.value, view="main")
+            set_content(draft, content_of(draft).at_step(Step.MESSAGE).showing(MenuView()))
             count = await broadcasts.count(uow, segment_of(draft))
             segment_line = t("Segment: {segment}", segment=describe(segment_of(draft), broadcasts, t))
             edit = (f"{segment_line}\n{t('Recipients: <b>{n}</b>', n=count)}", None)
@@ -271,17 +264,17 @@ async def press(
         elif (step is Step.BUTTONS and action is WizardAction.NO_BUTTONS) or (
             step is Step.MESSAGE and action is WizardAction.PREVIEW
         ):
-            if draft.content.get("kind") is None:
+            if content_of(draft).kind is None:
                 await uow.rollback()
                 await query.answer(t("Send the message first."), show_alert=True)
                 return
-            set_content(draft, step=Step.PREVIEW.value)
+            set_content(draft, content_of(draft).at_step(Step.PREVIEW))
             preview = True
         elif step is Step.PREVIEW and action is WizardAction.SEND:
             count = await broadcasts.delivery.confirm(uow, draft, actor)
             edit, send_now = (t("🚀 Broadcast #{id}: sending to {n} students.", id=draft.id, n=count), None), True
         elif step is Step.PREVIEW and action is WizardAction.SCHEDULE:
-            set_content(draft, step=Step.SCHEDULE.value)
+            set_content(draft, content_of(draft).at_step(Step.SCHEDULE))
             follow = t("When? Send the date and time in {zone}, e.g. 2026-12-01 10:00", zone=broadcasts.tz.key)
         else:
             await uow.rollback()
