@@ -1,5 +1,6 @@
 from bot.standin.client import FakeUser
-from bot.standin.server import ApiCall, BotAPIStandIn, CallbackAnswer, MessageEdit, StoredFile, StoredMessage
+from bot.standin.records import ApiCall, CallbackAnswer, MessageEdit, StoredFile, StoredMessage
+from bot.standin.server import BotAPIStandIn
 
 __all__ = [
     "ApiCall",

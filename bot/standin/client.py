@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.standin.server import BotAPIStandIn, StoredMessage
+    from bot.standin.records import StoredMessage
+    from bot.standin.server import BotAPIStandIn
 
 
 class FakeUser:
