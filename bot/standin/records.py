@@ -229,3 +229,36 @@ def norm_markup(markup: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def indent(text: str) -> str:
     return text.replace("\n", "\n    ")
+
+
+@dataclass
+class StarInvoice:
+    """An invoice the bot made, by sendInvoice (a message) or createInvoiceLink (a link)."""
+
+    title: str
+    description: str
+    payload: str
+    amount: int  # in Stars
+    subscription_period: int | None = None  # seconds between renewals; only links carry one
+
+
+@dataclass
+class Subscription:
+    period: int
+    expires_at: int  # Unix time
+    cancelled: bool = False
+
+
+@dataclass
+class StarCharge:
+    """One completed payment; a subscription's renewals are charges of their own sharing its Subscription."""
+
+    charge_id: str
+    user_id: int
+    invoice: StarInvoice
+    subscription: Subscription | None = None
+    refunded: bool = False
+
+    @property
+    def amount(self) -> int:
+        return self.invoice.amount

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.standin.chats import ChatMethods
 from bot.standin.client import FakeUser
 from bot.standin.messages import MessageMethods
+from bot.standin.payments import PaymentMethods
 from bot.standin.records import (
     MEDIA_KINDS,
     SEND_METHODS,
@@ -50,10 +51,10 @@ __all__ = [
 ]
 
 
-class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods):
+class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
     """The stand-in: its HTTP server, the world tests set up, what people do in it, and what tests look at."""
 
-    # ----- the Bot API methods it answers (their bodies live in messages, chats and updates) -----
+    # ----- the Bot API methods it answers (bodies: messages, chats, updates, payments) -----
 
     @cached_property
     def _methods(self) -> dict[str, tuple[str, Callable[[dict[str, Any], ApiCall], Any]]]:
@@ -80,6 +81,9 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods):
             "reopenForumTopic": lambda p, c: self._change_topic(p, "reopen"),
             "deleteForumTopic": lambda p, c: self._change_topic(p, "delete"),
             "createChatInviteLink": self._invite_link, "getFile": self._get_file,
+            "sendInvoice": self._send_invoice, "createInvoiceLink": self._create_invoice_link,
+            "answerPreCheckoutQuery": self._answer_pre_checkout, "refundStarPayment": self._refund,
+            "editUserStarSubscription": self._edit_subscription,
         }
         # fmt: on
         methods |= {f"send{kind.title()}": self._send_media for kind in MEDIA_KINDS}

@@ -20,6 +20,8 @@ from bot.standin.records import (
     CallbackAnswer,
     FakeChat,
     Fault,
+    StarCharge,
+    StarInvoice,
     StoredFile,
     StoredMessage,
     bad,
@@ -39,6 +41,7 @@ class StandInState:
         *,
         auto_settle: bool = True,
         settle_timeout: float = 5.0,
+        pre_checkout_timeout: float = 10.0,
     ) -> None:
         self.bot_user: dict[str, Any] = {
             "id": bot_id,
@@ -60,6 +63,11 @@ class StandInState:
         self.allowed_updates: frozenset[str] | None = None  # None: Telegram's default (see NOT_BY_DEFAULT)
         self.webhook: dict[str, Any] = {}
         self.seq = 0
+        # payments: Telegram gives the bot 10 s to answer a pre_checkout_query; tests may shorten it
+        self.pre_checkout_timeout = pre_checkout_timeout
+        self.charges: dict[str, StarCharge] = {}
+        self._invoices: dict[tuple[int, int] | str, StarInvoice] = {}  # by (chat, message) or by link
+        self._checkouts: dict[str, bool | None] = {}  # query id → the bot's answer (None: not yet)
         self._messages: dict[int, list[StoredMessage]] = {}
         self._next_message_id: dict[int, int] = {}
         self._pending: deque[dict[str, Any]] = deque()
