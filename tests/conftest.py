@@ -120,6 +120,19 @@ async def standin() -> AsyncIterator[BotAPIStandIn]:
 
 
 @pytest.fixture
+async def app(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[App]:
+    """The app built but not running (no polling, no ticker, no sender): a test drives the parts it needs.
+
+    Test modules that need the bot running define their own `app` with `running_bot`.
+    """
+    app = App(make_settings(database_url, standin), clock=clock)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     # Friday 20 November 2026, 12:00 in Moscow
     return ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))

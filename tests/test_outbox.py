@@ -4,7 +4,6 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -28,16 +27,6 @@ from journeys.clock import ManualClock
 from tests.conftest import make_settings
 
 LEASE = timedelta(seconds=120)
-
-
-@pytest.fixture
-async def app(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[App]:
-    app = App(make_settings(database_url, standin), clock=clock)
-    await upgrade(app.engine)
-    try:
-        yield app
-    finally:
-        await app.close()
 
 
 def quick_sender(app: App, **kw: Any) -> OutboxSender:

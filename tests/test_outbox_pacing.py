@@ -5,30 +5,16 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import pytest
 from sqlalchemy import text
 
 from bot.app import App
-from bot.db.migrations import upgrade
 from bot.outbox.limiter import Limiter
 from bot.outbox.sender import OutboxSender
 from bot.standin import BotAPIStandIn
-from journeys.clock import ManualClock
-from tests.conftest import make_settings
 from tests.test_outbox import queue
 
 RATE = 10
 CHATS = 50
-
-
-@pytest.fixture
-async def app(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[App]:
-    app = App(make_settings(database_url, standin), clock=clock)
-    await upgrade(app.engine)
-    try:
-        yield app
-    finally:
-        await app.close()
 
 
 def most_in_one_second(times: list[float]) -> int:

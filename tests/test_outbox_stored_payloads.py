@@ -2,7 +2,6 @@
 rows stored by the previous version are still sent, and a malformed row is given up once, with its reason."""
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -10,7 +9,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.db.migrations import upgrade
 from bot.db.models import OutboxMessage, OutboxStatus
 from bot.outbox.limiter import Limiter
 from bot.outbox.messages import Out
@@ -19,18 +17,6 @@ from bot.outbox.queue import enqueue, enqueue_many
 from bot.outbox.sender import OutboxSender
 from bot.standin import BotAPIStandIn
 from bot.telegram_failure import TelegramFailure
-from journeys.clock import ManualClock
-from tests.conftest import make_settings
-
-
-@pytest.fixture
-async def app(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[App]:
-    app = App(make_settings(database_url, standin), clock=clock)
-    await upgrade(app.engine)
-    try:
-        yield app
-    finally:
-        await app.close()
 
 
 def quick_sender(app: App) -> OutboxSender:
