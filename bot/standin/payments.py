@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import time
 from typing import Any
@@ -152,15 +150,7 @@ class PaymentMethods(StandInState):
         self._emit(f"{sender['first_name']} ⟶ pays ⭐{bought.amount} for {bought.title}")
         query = {"id": query_id, "from": sender, "currency": STARS, "total_amount": bought.amount}
         self.push_update({"pre_checkout_query": query | {"invoice_payload": bought.payload}})
-        deadline = time.monotonic() + self.pre_checkout_timeout
-        while True:
-            changed = self._changed  # taken before looking, so an answer in between still wakes us
-            remaining = deadline - time.monotonic()
-            if self._checkouts[query_id] is not None or remaining <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
-        if self._checkouts[query_id] is None:
+        if not await self._until(lambda: self._checkouts[query_id] is not None, self.pre_checkout_timeout):
             self._checkouts[query_id] = False  # too late: a later answer is refused
             return None
         if not self._checkouts[query_id]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import re
 import time
@@ -318,17 +317,9 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
         )
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "") -> None:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while True:
-            changed = self._changed
-            if predicate():
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                last = "\n  ".join(str(c) for c in self.calls[-8:]) or "(none)"
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}; last calls:\n  {last}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+        if not await self._until(predicate, timeout):
+            last = "\n  ".join(str(c) for c in self.calls[-8:]) or "(none)"
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}; last calls:\n  {last}")
 
     # ----- internals: HTTP -----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ messages, storing them, telling listeners."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import time
@@ -116,6 +117,19 @@ class StandInState:
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+    async def _until(self, predicate: Callable[[], Any], timeout: float) -> bool:  # noqa: ASYNC109
+        """Waits until the predicate holds (True) or the timeout passes (False), re-checking on every change."""
+        deadline = time.monotonic() + timeout
+        while True:
+            changed = self._changed  # taken before looking, so a change in between still wakes us
+            if predicate():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
 
     def _emit(self, line: str) -> None:
         self._transcript.append(line)
