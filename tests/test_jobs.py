@@ -12,7 +12,7 @@ ENGAGEMENT = ["cohort starts", "nudges", "stalls"]
 DESK = ["curator.snoozed", "curator.digest", "curator.topics"]
 
 
-async def test_every_job_runs_in_a_tick_and_the_desk_gets_alerts_from_stalls(
+async def test_the_ticker_holds_every_job_in_order_and_engagement_gets_the_desk(
     tmp_path: Path, standin: BotAPIStandIn, clock: ManualClock
 ) -> None:
     app = App(make_settings(f"sqlite+aiosqlite:///{tmp_path}/a.db", standin, curator_chat_id=-100777), clock=clock)
@@ -23,7 +23,7 @@ async def test_every_job_runs_in_a_tick_and_the_desk_gets_alerts_from_stalls(
         await app.close()
 
 
-async def test_without_a_curator_group_no_desk_job_runs_and_stalls_raise_no_alert(
+async def test_without_a_curator_group_no_desk_job_is_registered_and_engagement_has_no_desk(
     tmp_path: Path, standin: BotAPIStandIn, clock: ManualClock
 ) -> None:
     app = App(make_settings(f"sqlite+aiosqlite:///{tmp_path}/a.db", standin), clock=clock)
