@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from bot.db.models import ExternalIdentity, LmsEvent
 from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
-from bot.services.student_path import StudentPath
+from bot.services.student_path import COURSE_LINK, StudentPath
 from bot.signatures import same_secret
+from journeys.catalog import Catalog
 from journeys.clock import Clock
-from journeys.journey import Journey
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,14 @@ class EventIn(BaseModel):
     external_id: ExternalId
     type: Literal["step_completed"]
     step_id: str
+    journey: str | None = None  # needed only when the student is enrolled in several journeys with this step
+
+
+def start_code() -> str:
+    """A one-time start payload: 22 characters of A-Za-z0-9_-, never mistaken for a course link (c-...)."""
+    while (code := secrets.token_urlsafe(16)).startswith(COURSE_LINK):
+        pass
+    return code
 
 
 class BadRequest(Exception):
@@ -95,7 +103,7 @@ class ApiDeps:
 
     uow: UnitOfWorkFactory
     clock: Clock
-    journey: Journey
+    catalog: Catalog
     path: StudentPath  # applies LMS progress
     bot: Bot  # its username goes into the start link
     ping_database: Callable[[], Awaitable[None]]  # raises when the database does not answer: /healthz
@@ -122,8 +130,10 @@ class IntegrationApi:
 
     async def enroll(self, request: web.Request) -> web.Response:
         data = parse(EnrollmentIn, await request.read())
-        if data.journey is not None and data.journey != self.deps.journey.id:
-            raise invalid("journey", f"this bot runs journey {self.deps.journey.id!r}")
+        catalog = self.deps.catalog
+        journey = catalog.default if data.journey is None else catalog.get(data.journey)
+        if journey is None:
+            raise invalid("journey", f"no journey {data.journey!r} here: this bot runs {', '.join(catalog.ids)}")
         try:  # before touching the database, so a Telegram outage leaves nothing half-done
             username = (await self.deps.bot.me()).username
         except TelegramAPIError as exc:
@@ -138,17 +148,18 @@ class IntegrationApi:
                     "source": "lms",
                     "external_id": data.external_id,
                     "name": data.name,
-                    "journey_id": self.deps.journey.id,
-                    "start_code": secrets.token_urlsafe(16),  # 22 chars of A-Za-z0-9_-: a valid payload
+                    "journey_id": journey.id,
+                    "start_code": start_code(),
                     "created_at": self.deps.clock.now(),
                 },
-                key=["source", "external_id"],
+                key=["source", "external_id", "journey_id"],
             )
-            identity = await uow.identities.by_external_id(data.external_id)
+            identity = await uow.identities.by_external_id(data.external_id, journey.id)
             assert identity is not None
             await uow.commit()
         answer = {
             "external_id": identity.external_id,
+            "journey": identity.journey_id,
             "start_link": f"https://t.me/{username}?start={identity.start_code}",
             "bound": identity.student_id is not None,
         }
@@ -156,14 +167,16 @@ class IntegrationApi:
 
     async def event(self, request: web.Request) -> web.Response:
         data = parse(EventIn, await request.read())
-        if self.deps.journey.step(data.step_id) is None:
-            raise invalid("step_id", f"no step {data.step_id!r} in journey {self.deps.journey.id!r}")
+        catalog = self.deps.catalog
+        if data.journey is not None and data.journey not in catalog:
+            raise invalid("journey", f"no journey {data.journey!r} here: this bot runs {', '.join(catalog.ids)}")
         async with self.deps.uow() as uow:
             # FOR UPDATE (PostgreSQL; SQLite locks up front): a student binding at this very moment either
             # commits first, and we see them bound, or waits for us and then finds the event pending
-            identity = await uow.identities.by_external_id(data.external_id, for_update=True)
-            if identity is None:
+            identities = await uow.identities.all_by_external_id(data.external_id, for_update=True)
+            if not identities:
                 raise BadRequest(404, {"error": "unknown external_id", "field": "external_id"})
+            identity = self._identity_for(identities, data)
             stored = await uow.identities.record_event(
                 {
                     "event_id": data.event_id,
@@ -181,6 +194,25 @@ class IntegrationApi:
             applied = event is not None and event.applied_at is not None
             await uow.commit()
         return web.json_response({"event_id": data.event_id, "duplicate": False, "applied": applied})
+
+    def _identity_for(self, identities: list[ExternalIdentity], data: EventIn) -> ExternalIdentity:
+        """The enrollment (identity) a step belongs to: the journey named, or the only one that has the step."""
+        catalog = self.deps.catalog
+        if data.journey is not None:
+            identity = next((i for i in identities if i.journey_id == data.journey), None)
+            if identity is None:
+                raise invalid("journey", f"external_id {data.external_id!r} is not enrolled in {data.journey!r}")
+            journey = catalog[data.journey]
+            if journey.step(data.step_id) is None:
+                raise invalid("step_id", f"no step {data.step_id!r} in journey {journey.id!r}")
+            return identity
+        having = [i for i in identities if (j := catalog.get(i.journey_id)) is not None and j.step(data.step_id)]
+        if not having:
+            enrolled = ", ".join(repr(i.journey_id) for i in identities)
+            raise invalid("step_id", f"no step {data.step_id!r} in journey {enrolled}")
+        if len(having) > 1:
+            raise invalid("journey", f"step {data.step_id!r} is in several of the student's journeys: name one")
+        return having[0]
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:

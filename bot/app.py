@@ -30,6 +30,7 @@ from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.limiter import BulkLimiter
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
+from bot.services.courses import Courses
 from bot.services.engagement import Engagement
 from bot.services.reachability import Reachability
 from bot.services.staff import StaffDirectory
@@ -37,9 +38,10 @@ from bot.services.student_path import StudentPath
 from bot.settings import Settings
 from bot.signatures import same_secret
 from bot.telegram_session import TelegramSession
+from journeys.catalog import Catalog
 from journeys.clock import Clock, make_clock
 from journeys.journey import Journey
-from journeys.loader import load_journey
+from journeys.loader import load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,12 @@ class App:
         settings: Settings,
         *,
         clock: Clock | None = None,
-        journey: Journey | None = None,
+        catalog: Catalog | None = None,
         bot: Bot | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or make_clock(settings.clock_speed)
-        self.journey = journey or load_journey(settings.journey_file)
+        self.catalog = catalog or load_catalog(settings.catalog_paths)
         self.engine = create_engine(
             settings.database_url, pool_size=settings.database_pool_size, timeout=settings.database_timeout
         )
@@ -82,7 +84,8 @@ class App:
         self.uow = UnitOfWorkFactory(create_session_factory(self.engine))
         self.reachability = Reachability(self.uow, self.clock)
         self.translations = Translations()
-        self.path = StudentPath(self.uow, self.journey, self.clock, settings.tz)
+        self.path = StudentPath(self.uow, self.catalog, self.clock, settings.tz)
+        self.courses = Courses(self.uow, self.path)
         self.staff = StaffDirectory(settings.admin_ids)
         self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
         self.bot = bot or make_bot(settings)
@@ -99,7 +102,7 @@ class App:
             settings,
             self.uow,
             self.bot,
-            self.journey,
+            self.catalog,
             self.translations,
             self.clock,
             stall_reasons=lambda uow, enrollment, now: self.engagement.stall_reasons(uow, enrollment, now),
@@ -118,7 +121,7 @@ class App:
             self.clock,
             self.translations,
             settings.tz,
-            self.journey,
+            self.journey,  # the wizard's tracks and survey answers are the default journey's
             rate=settings.broadcast_rate if shared is None else min(settings.broadcast_rate, settings.send_rate),
             paid=settings.allow_paid_broadcast,
             progress_seconds=settings.broadcast_progress_seconds,
@@ -130,6 +133,7 @@ class App:
         dp = Dispatcher(
             storage=make_storage(self.settings),
             path=self.path,
+            courses=self.courses,
             clock=self.clock,
             desk=self.desk,
             broadcasts=self.broadcasts,
@@ -149,6 +153,11 @@ class App:
         dp.include_routers(*staff_routers(self.settings.curator_chat_id), *student_routers())
         return dp
 
+    @property
+    def journey(self) -> Journey:
+        """The catalog's first journey: the one a plain /start enrolls in when it is the only one open."""
+        return self.catalog.default
+
     async def check_database(self) -> None:
         if not await is_up_to_date(self.engine):
             raise NotMigrated("the database is not at the latest migration: run `journeybot migrate` first")
@@ -164,6 +173,7 @@ class App:
             commands = [
                 BotCommand(command="start", description=t("Start or continue the course")),
                 BotCommand(command="progress", description=t("My progress")),
+                BotCommand(command="courses", description=t("My courses")),
                 BotCommand(command="help", description=t("What the bot can do")),
             ]
             await self.bot.set_my_commands(commands, language_code=None if language == "ru" else language)
@@ -180,7 +190,7 @@ class App:
         deps = ApiDeps(
             uow=self.uow,
             clock=self.clock,
-            journey=self.journey,
+            catalog=self.catalog,
             path=self.path,
             bot=self.bot,
             ping_database=self.ping_database,
@@ -210,7 +220,7 @@ async def serve(app: App, *, handle_signals: bool = True, stop: asyncio.Event | 
     """`journeybot run`: polling (or webhook), the HTTP server, until stopped."""
     await app.check_database()
     me = await app.bot.get_me()
-    log.info("running as @%s with journey %s", me.username, app.journey.id)
+    log.info("running as @%s with journeys %s", me.username, ", ".join(app.catalog.ids))
     await app.set_commands()
     runner = web.AppRunner(app.web_app())
     await runner.setup()

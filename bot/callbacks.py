@@ -27,6 +27,9 @@ UserId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 Action = Annotated[str, Field(min_length=1, max_length=16)]
 """A short action word; the handler checks it against the actions it knows."""
 
+JourneyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+"""A journey id as journey files write them; the handler checks that the catalog has it."""
+
 
 class Answer(CallbackData, prefix="a"):
     enrollment: RowId
@@ -49,4 +52,16 @@ class Resume(CallbackData, prefix="r"):
 
 
 class AskCurator(CallbackData, prefix="q"):
+    enrollment: RowId
+
+
+class OpenCourse(CallbackData, prefix="co"):
+    """A course of the catalog: start it, or go back to it."""
+
+    journey: JourneyId
+
+
+class SwitchCourse(CallbackData, prefix="cs"):
+    """/courses: make this enrollment the current one."""
+
     enrollment: RowId

@@ -6,9 +6,12 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
-from journeys.loader import JourneyError, JourneyIssue, load_journey
+from journeys.catalog import Catalog
+from journeys.journey import Journey
+from journeys.loader import JourneyError, JourneyIssue, catalog_files, check_catalog, load_catalog, load_journey
 
 EXIT_USAGE = 2
 
@@ -24,18 +27,27 @@ def _settings() -> Settings:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Each file on its own; given several (or a folder), also as one catalog: ids unique, `next:` and the
+    like naming journeys among them."""
     problems: list[str] = []
-    for file in args.files:
+    loaded: list[tuple[str, Journey]] = []
+    files = catalog_files(args.files)
+    for file in files:
         try:
-            journey = load_journey(file)
+            journey = load_journey(str(file))
         except JourneyError as exc:
             problems += map(str, exc.issues)
         except Exception as exc:  # a loader bug must not hide the other files' problems behind a traceback
             bug = f"could not be checked ({type(exc).__name__}: {exc}): a bug in journeybot, please report it"
             problems.append(str(JourneyIssue(str(file), "(document)", bug)))
         else:
+            loaded.append((str(file), journey))
             tracks = ", ".join(f"{t} ({len(journey.steps_of(t))} steps)" for t in journey.spec.tracks)
             print(f"{file}: ok — {journey.title}; tracks: {tracks}")
+    if not files:
+        problems.append(str(JourneyIssue(", ".join(args.files), "(folder)", "no journey files (*.yaml) in it")))
+    if len(files) > 1 or any(Path(f).is_dir() for f in args.files):
+        problems += map(str, check_catalog(loaded))
     return _fail(problems) if problems else 0
 
 
@@ -62,14 +74,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(["BOT_TOKEN: required to run the bot (the token @BotFather gave you)"])
     if settings.webhook_url and not settings.webhook_secret:
         return _fail(["WEBHOOK_SECRET: required with WEBHOOK_URL, so that only Telegram can call the webhook"])
-    journey = load_journey(settings.journey_file)
-    return asyncio.run(_run(settings, journey))
+    catalog = load_catalog(settings.catalog_paths)
+    return asyncio.run(_run(settings, catalog))
 
 
-async def _run(settings: Settings, journey) -> int:  # type: ignore[no-untyped-def]
+async def _run(settings: Settings, catalog: Catalog) -> int:
     from bot.app import App, NotMigrated, serve
 
-    app = App(settings, journey=journey)
+    app = App(settings, catalog=catalog)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -20,7 +20,7 @@ from bot.app import App
 from bot.db.migrations import upgrade
 from bot.db.models import Enrollment, Event, StepCompletion, Student
 from bot.outbox.limiter import Limiter
-from bot.settings import DEFAULT_JOURNEY, Settings
+from bot.settings import Settings
 from bot.standin import BotAPIStandIn, FakeUser, StoredMessage
 from journeys.clock import ScaledClock
 
@@ -61,7 +61,7 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                 bot_token="100000:demo-token",
                 telegram_api_url=standin.base_url,
                 database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}",
-                journey_file=Path(journey_file) if journey_file else DEFAULT_JOURNEY,
+                journey_file=Path(journey_file) if journey_file else None,  # None: the shipped catalog
                 clock_speed=clock.speed,
                 curator_chat_id=CURATOR_CHAT,
                 scheduler_tick_seconds=0.05,  # at a day a second, a tick is about 70 journey minutes

@@ -2,9 +2,9 @@
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Answer, AskCurator, Done, Resume, Skip
+from bot.callbacks import Answer, AskCurator, Done, OpenCourse, Resume, Skip, SwitchCourse
 from bot.i18n import Translator
-from journeys.decisions import AskQuestion, ShowStep
+from journeys.decisions import AskQuestion, CourseCard, CourseList, NotSuited, ShowStep
 
 
 def question_keyboard(ask: AskQuestion, t: Translator) -> InlineKeyboardMarkup | None:
@@ -61,3 +61,42 @@ def nudge_keyboard(enrollment_id: int, t: Translator, *, offer_curator: bool) ->
 
 def link_keyboard(text: str, url: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text, url=url)]])
+
+
+def course_button(course: CourseCard, text: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=OpenCourse(journey=course.journey_id).pack())
+
+
+def catalog_keyboard(courses: tuple[CourseCard, ...]) -> InlineKeyboardMarkup | None:
+    rows = [[course_button(course, course.title[:64])] for course in courses]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def courses_keyboard(listed: CourseList, t: Translator) -> InlineKeyboardMarkup | None:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("▶️ {title}", title=entry.course.title)[:64],
+                callback_data=SwitchCourse(enrollment=entry.enrollment_id).pack(),
+            )
+        ]
+        for entry in listed.enrolled
+        if not entry.current
+    ]
+    rows += [[course_button(course, t("➕ {title}", title=course.title)[:64])] for course in listed.more]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def not_suited_keyboard(verdict: NotSuited, t: Translator) -> InlineKeyboardMarkup | None:
+    rows = []
+    if verdict.instead is not None:
+        rows.append([course_button(verdict.instead, t("Tell me about «{title}»", title=verdict.instead.title)[:64])])
+    if verdict.consultation:
+        ask = AskCurator(enrollment=verdict.enrollment_id).pack()
+        rows.append([InlineKeyboardButton(text=t("💬 Book a free consultation"), callback_data=ask)])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def next_stage_keyboard(course: CourseCard, t: Translator) -> InlineKeyboardMarkup:
+    text = t("Next stage: «{title}»", title=course.title)[:64]
+    return InlineKeyboardMarkup(inline_keyboard=[[course_button(course, text)]])

@@ -18,11 +18,18 @@ from journeys.decisions import (
     AlreadyCompleted,
     AnswerRecorded,
     AskQuestion,
+    CourseCard,
     CourseCompleted,
+    CourseList,
+    CourseLocked,
+    CourseSwitched,
     Decision,
+    EnrolledCourse,
     Notice,
+    NotSuited,
     ProgressReport,
     RewardEarned,
+    ShowCatalog,
     ShowNudge,
     ShowStep,
     StepAccepted,
@@ -32,7 +39,7 @@ from journeys.decisions import (
     WaitingForStart,
     Welcome,
 )
-from journeys.journey import TextProblem
+from journeys.journey import EnrollmentStatus, TextProblem
 from journeys.notices import NoticeKey
 from journeys.progress import Progress
 
@@ -66,6 +73,12 @@ def notice_msgid(key: NoticeKey) -> str:
             return N_("This start link was already used by another account. Ask your school for a new one.")
         case NoticeKey.SURVEY_FIRST:
             return N_("Let's finish the short survey first.")
+        case NoticeKey.NO_PROGRESS_NOT_A_FIT:
+            return N_(
+                "This course does not suit your answers, so there is no progress to show. /courses lists the others."
+            )
+        case NoticeKey.COURSE_UNKNOWN:
+            return N_("This course is not offered here (any more). /courses shows what is.")
     assert_never(key)
 
 
@@ -134,19 +147,65 @@ class Composer:
                 return self._step(decision)
             case StepAccepted():
                 return []  # shown on the pressed message itself
-            case CourseCompleted(text=text, progress=progress):
-                return [Out.text(f"{text.strip()}\n\n{done_tracker(progress, t)}")]
+            case CourseCompleted(text=text, progress=progress, next_stage=next_stage):
+                markup = keyboards.next_stage_keyboard(next_stage, t) if next_stage else None
+                return [Out.text(f"{text.strip()}\n\n{done_tracker(progress, t)}", markup)]
             case AlreadyCompleted(progress=progress):
                 return [Out.text(t("You have completed the course. 🎉") + f"\n{done_tracker(progress, t)}")]
             case ProgressReport():
                 return [self._progress(decision)]
             case Notice(key=key):
                 return [Out.text(notice_text(key, t))]
+            case NotSuited(text=text):
+                return [Out.text(text.strip(), keyboards.not_suited_keyboard(decision, t))]
+            case ShowCatalog(courses=courses):
+                lines = [t("Which course would you like to take?"), *map(self._card, courses)]
+                if not courses:
+                    lines = [t("The school opens its courses through your personal link: ask the school for one.")]
+                return [Out.text("\n\n".join(lines), keyboards.catalog_keyboard(courses))]
+            case CourseLocked(course=course):
+                lines = [
+                    self._card(course),
+                    t("This course opens with a purchase; I will tell you when it is offered."),
+                ]
+                return [Out.text("\n\n".join(lines))]
+            case CourseList():
+                return [self._courses(decision)]
+            case CourseSwitched(course=course):
+                return [Out.text(t("Now on: <b>{title}</b>", title=escape(course.title)))]
             case ShowNudge():
                 return [self._nudge(decision)]
             case RewardEarned():
                 return self._reward(decision)
         raise AssertionError(f"no rendering for {decision!r}")
+
+    @staticmethod
+    def _card(course: CourseCard) -> str:
+        title = f"<b>{escape(course.title)}</b>"
+        return f"{title}\n{course.summary.strip()}" if course.summary else title
+
+    def _courses(self, listed: CourseList) -> Out:
+        t = self.t
+        lines = [t("Your courses:")] if listed.enrolled else [t("You have no courses yet.")]
+        for entry in listed.enrolled:
+            mark = "👉 " if entry.current else ""
+            lines.append(f"{mark}<b>{escape(entry.course.title)}</b>\n{self._course_state(entry)}")
+        if listed.more:
+            lines.append(t("Also open to you:") + "\n" + "\n".join(f"• {escape(c.title)}" for c in listed.more))
+        return Out.text("\n\n".join(lines), keyboards.courses_keyboard(listed, t))
+
+    def _course_state(self, entry: EnrolledCourse) -> str:
+        match entry.status:
+            case EnrollmentStatus.ONBOARDING:
+                return self.t("the survey is not finished")
+            case EnrollmentStatus.WAITING:
+                return self.t("waiting for the group to start")
+            case EnrollmentStatus.NOT_A_FIT:
+                return self.t("does not suit your answers")
+            case EnrollmentStatus.COMPLETED:
+                return self.t("completed 🎉") + f" {done_tracker(entry.progress, self.t)}"
+            case _:
+                return done_tracker(entry.progress, self.t)
 
     def _nudge(self, show: ShowNudge) -> Out:
         lines = [show.nudge.text.strip(), "", done_tracker(show.progress, self.t)]

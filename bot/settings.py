@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The journeys that ship with the package (package data); a school keeps its own in config/journeys/.
 SHIPPED_JOURNEYS = Path(__file__).resolve().parent / "journeys_shipped"
 DEFAULT_JOURNEY = SHIPPED_JOURNEYS / "online_store.ru.yaml"
+# the catalog a bot runs when neither JOURNEYS nor JOURNEY_FILE is set: the course and its paid next stage
+DEFAULT_CATALOG = (DEFAULT_JOURNEY, SHIPPED_JOURNEYS / "online_store_growth.ru.yaml")
 
 
 class Settings(BaseSettings):
@@ -26,7 +28,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=5, le=1000)
     # how long a query waits for the database (a free connection, a new one, SQLite's write lock), in seconds
     database_timeout: float = Field(default=30.0, gt=0, le=600)
-    journey_file: Path = DEFAULT_JOURNEY
+    # the catalog: folders (their *.yaml files) and files, comma-separated; JOURNEY_FILE is a catalog of one
+    journeys: Annotated[tuple[Path, ...], NoDecode] = ()
+    journey_file: Path | None = None
     curator_chat_id: int | None = None
     digest_time: str = "09:00"  # the curators' daily digest, local time in TIMEZONE
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -52,6 +56,13 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("journeys", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
         return value
 
     @field_validator("timezone")
@@ -90,6 +101,13 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+    @property
+    def catalog_paths(self) -> tuple[Path, ...]:
+        """What the catalog is read from: JOURNEYS, else JOURNEY_FILE alone, else the shipped catalog."""
+        if self.journeys:
+            return self.journeys
+        return (self.journey_file,) if self.journey_file is not None else DEFAULT_CATALOG
 
     @property
     def tz(self) -> ZoneInfo:

@@ -73,9 +73,20 @@ class StepAccepted:
 
 
 @dataclass(frozen=True)
+class CourseCard:
+    """A journey of the catalog as a student sees it listed."""
+
+    journey_id: str
+    title: str
+    summary: str | None
+    open: bool  # anyone may start it; otherwise it comes with a purchase (or the school's LMS)
+
+
+@dataclass(frozen=True)
 class CourseCompleted:
     text: str
     progress: Progress
+    next_stage: CourseCard | None = None  # the journey the file names as `next:`, the natural upsell
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,55 @@ class ProgressReport:
     next_step: Step | None
     starts_at: datetime | None  # on the student's clock
     track: Track | None
+
+
+@dataclass(frozen=True)
+class NotSuited:
+    """The fit check: the course does not suit the student's answers; what they may do instead."""
+
+    enrollment_id: int
+    text: str
+    instead: CourseCard | None  # another journey of the catalog
+    consultation: bool  # a free consultation: the next message goes to a curator
+
+
+# --- the catalog: several journeys in one bot ---
+
+
+@dataclass(frozen=True)
+class ShowCatalog:
+    """The journeys a student may start, for a plain /start when there is more than one."""
+
+    courses: tuple[CourseCard, ...]
+
+
+@dataclass(frozen=True)
+class CourseLocked:
+    """A journey that is not open to start by oneself (a paid next stage) and the student has no access to."""
+
+    course: CourseCard
+
+
+@dataclass(frozen=True)
+class EnrolledCourse:
+    enrollment_id: int
+    course: CourseCard
+    status: EnrollmentStatus
+    progress: Progress
+    current: bool  # the one the step buttons, free text and /progress act on
+
+
+@dataclass(frozen=True)
+class CourseList:
+    """/courses: the student's enrollments with their trackers, and the open journeys not started yet."""
+
+    enrolled: tuple[EnrolledCourse, ...]
+    more: tuple[CourseCard, ...]
+
+
+@dataclass(frozen=True)
+class CourseSwitched:
+    course: CourseCard
 
 
 @dataclass(frozen=True)
@@ -135,6 +195,11 @@ Decision = (
     | AlreadyCompleted
     | ProgressReport
     | Notice
+    | NotSuited
+    | ShowCatalog
+    | CourseLocked
+    | CourseList
+    | CourseSwitched
     | ShowNudge
     | RewardEarned
 )

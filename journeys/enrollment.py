@@ -1,6 +1,7 @@
 """An enrollment's life, decided on plain data: the one place its status changes.
 
     ONBOARDING --last survey answer--> WAITING --its cohort starts--> ACTIVE --every step done--> COMPLETED
+        `--the fit check: the course does not suit the answers--> NOT_A_FIT
 
 bot/services/student_path.py loads the enrollment into an EnrollmentState, calls one of these functions,
 writes back the fields of the state it gets and records the events. A press or a message that does not fit
@@ -18,6 +19,7 @@ from journeys.cohort import CohortStarts, cohort_starts
 from journeys.decisions import (
     AnswerRecorded,
     AskQuestion,
+    CourseCard,
     CourseCompleted,
     Decision,
     Notice,
@@ -29,16 +31,21 @@ from journeys.decisions import (
 from journeys.journey import SKIPPED, EnrollmentStatus, Journey, TextProblem, check_text
 from journeys.notices import NoticeKey
 from journeys.progress import Progress
-from journeys.spec import Question, Step, Track
+from journeys.spec import NotAFit, Question, Step, Track
 
-ONBOARDING, WAITING, ACTIVE, COMPLETED = (
+ONBOARDING, WAITING, ACTIVE, COMPLETED, NOT_A_FIT = (
     EnrollmentStatus.ONBOARDING,
     EnrollmentStatus.WAITING,
     EnrollmentStatus.ACTIVE,
     EnrollmentStatus.COMPLETED,
+    EnrollmentStatus.NOT_A_FIT,
 )
 # the only moves an enrollment makes (nothing on the path drops one; a dropped enrollment is no longer current)
-NEXT_STATUS: Mapping[EnrollmentStatus, EnrollmentStatus] = {ONBOARDING: WAITING, WAITING: ACTIVE, ACTIVE: COMPLETED}
+NEXT_STATUS: Mapping[EnrollmentStatus, frozenset[EnrollmentStatus]] = {
+    ONBOARDING: frozenset({WAITING, NOT_A_FIT}),
+    WAITING: frozenset({ACTIVE}),
+    ACTIVE: frozenset({COMPLETED}),
+}
 # a Done press counts while the course runs, and after it for an old step pressed late
 COUNTS_DONE = frozenset({ACTIVE, COMPLETED})
 
@@ -63,7 +70,7 @@ class EnrollmentState:
 
 def _move(state: EnrollmentState, to: EnrollmentStatus, **changes: Any) -> EnrollmentState:
     # callers check the status first and refuse politely: getting here otherwise is a bug in this file
-    if NEXT_STATUS.get(state.status) is not to:
+    if to not in NEXT_STATUS.get(state.status, ()):
         raise AssertionError(f"an enrollment cannot go from {state.status} to {to}")
     return replace(state, status=to, **changes)
 
@@ -78,6 +85,7 @@ class Resume(Enum):
     START_OR_WAIT = "start_or_wait"  # the cohort may have started by now
     CURRENT_STEP = "current_step"
     COMPLETED = "completed"
+    NOT_A_FIT = "not_a_fit"  # the fit check's verdict, said again
 
 
 def _ask(state: EnrollmentState, journey: Journey, question: Question) -> AskQuestion:
@@ -92,6 +100,8 @@ def resume(state: EnrollmentState, journey: Journey) -> AskQuestion | Resume:
         return Resume.START_OR_WAIT
     if state.status is ACTIVE:
         return Resume.CURRENT_STEP
+    if state.status is NOT_A_FIT:
+        return Resume.NOT_A_FIT
     return Resume.COMPLETED
 
 
@@ -186,16 +196,25 @@ class TrackChosen:
     later: CohortStarts | None  # None: the cohort starts at once, the steps are open now
 
 
+@dataclass(frozen=True)
+class FitRefused:
+    state: EnrollmentState  # not a fit: the survey ends without a track
+    verdict: NotAFit
+
+
 def assign_track(
     state: EnrollmentState, journey: Journey, now: datetime, tz: ZoneInfo
-) -> TrackChosen | AskQuestion | Notice:
-    """The survey is done: its answers choose the track, and the school's calendar (in `tz`) the start."""
+) -> TrackChosen | FitRefused | AskQuestion | Notice:
+    """The survey is done: its answers choose the track (or find the course does not suit them), and the
+    school's calendar (in `tz`) the start."""
     if state.status is not ONBOARDING:
         return Notice(NoticeKey.ALREADY_ANSWERED)
     question = journey.next_question(state.answers)
     if question is not None:
         return _ask(state, journey, question)
     track = journey.route(state.answers)
+    if isinstance(track, NotAFit):
+        return FitRefused(_move(state, NOT_A_FIT, onboarded_at=now), track)
     starts = cohort_starts(journey.spec.cohort, now, tz)
     waiting = _move(state, WAITING, track=track, onboarded_at=now, cohort_start=starts.at)
     return TrackChosen(waiting, journey.track(track), None if starts.due(now) else starts)
@@ -235,14 +254,22 @@ class Finished:
     shown: CourseCompleted
 
 
-def advance(state: EnrollmentState, journey: Journey, completed: Set[str], now: datetime) -> NextStep | Finished | None:
-    """An active enrollment shows its first step not done (in any order), or completes. None: not active."""
+def advance(
+    state: EnrollmentState,
+    journey: Journey,
+    completed: Set[str],
+    now: datetime,
+    next_stage: CourseCard | None = None,
+) -> NextStep | Finished | None:
+    """An active enrollment shows its first step not done (in any order), or completes (with the next stage to
+    mention, if the catalog has one). None: not active."""
     if state.status is not ACTIVE or state.track is None:
         return None
     step = journey.next_step(state.track, completed)
     if step is None:
         done = _move(state, COMPLETED, completed_at=now, current_step=None)
-        return Finished(done, CourseCompleted(journey.spec.completion, progress_of(done, journey, completed)))
+        shown = CourseCompleted(journey.spec.completion, progress_of(done, journey, completed), next_stage)
+        return Finished(done, shown)
     ids = journey.track(state.track).steps
     index = ids.index(step.id)
     show = ShowStep(state.id, index, step, journey.stage_of(step.id), Progress(index + 1, len(ids)))
@@ -272,7 +299,9 @@ def count_progress(state: EnrollmentState, now: datetime) -> Counted:
 
 
 def progress_refused(state: EnrollmentState) -> Notice | None:
-    """/progress has nothing to show before the track is chosen."""
+    """/progress has nothing to show before the track is chosen, nor after the fit check said no."""
+    if state.status is NOT_A_FIT:
+        return Notice(NoticeKey.NO_PROGRESS_NOT_A_FIT)
     return Notice(NoticeKey.SURVEY_FIRST) if state.status is ONBOARDING else None
 
 

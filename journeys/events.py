@@ -12,6 +12,8 @@ class EventType(StrEnum):
     LMS_LINKED = "lms_linked"
     SURVEY_ANSWERED = "survey_answered"
     TRACK_ASSIGNED = "track_assigned"
+    NOT_A_FIT = "not_a_fit"  # the survey's fit check: the course does not suit the answers
+    COURSE_SWITCHED = "course_switched"  # /courses: another enrollment became the current one
     STARTED = "started"
     STEP_COMPLETED = "step_completed"
     COMPLETED = "completed"  # the whole course

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from journeys.spec import JourneySpec, Question, Stage, Step, Track
+from journeys.spec import JourneySpec, NotAFit, Question, Stage, Step, Track
 
 
 class EnrollmentStatus(StrEnum):
@@ -14,6 +14,7 @@ class EnrollmentStatus(StrEnum):
     WAITING = "waiting_start"
     ACTIVE = "active"
     COMPLETED = "completed"
+    NOT_A_FIT = "not_a_fit"  # the survey's fit check said the course does not suit the student
     DROPPED = "dropped"
 
 
@@ -65,10 +66,11 @@ class Journey:
         """The survey resumes at the first question without a stored answer."""
         return next((q for q in self.questions if q.id not in answers), None)
 
-    def route(self, answers: Mapping[str, Any]) -> str:
+    def route(self, answers: Mapping[str, Any]) -> str | NotAFit:
+        """The track the answers lead to, or the fit check's verdict that the course does not suit them."""
         for rule in self.spec.routing.rules:
             if rule.matches(answers):
-                return rule.track
+                return rule.not_a_fit or rule.track or self.spec.routing.default
         return self.spec.routing.default
 
     def track(self, track_id: str) -> Track:

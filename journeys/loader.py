@@ -2,7 +2,7 @@
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from journeys.catalog import Catalog, references
 from journeys.journey import Journey
 from journeys.spec import FORMAT_VERSION, JourneySpec, Question
 from journeys.telegram_html import plain_text
@@ -209,8 +210,12 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
 
     for r, rule in enumerate(spec.routing.rules):
         at = f"routing.rules[{r}]"
-        if rule.track not in spec.tracks:
+        if (rule.track is None) == (rule.not_a_fit is None):
+            yield at, "give exactly one of track, not_a_fit"
+        elif rule.track is not None and rule.track not in spec.tracks:
             yield f"{at}.track", f"unknown track {rule.track!r}"
+        if rule.not_a_fit is not None and rule.not_a_fit.journey == spec.id:
+            yield f"{at}.not_a_fit.journey", "a journey cannot be offered instead of itself"
         for question_id, accepted in rule.when.items():
             asked, where = questions.get(question_id), f"{at}.when.{path_part(question_id)}"
             if asked is None:
@@ -223,6 +228,8 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
                         yield f"{where}[{a}]", f"unknown answer {answer!r}"
     if spec.routing.default not in spec.tracks:
         yield "routing.default", f"unknown track {spec.routing.default!r}"
+    if spec.next == spec.id:
+        yield "next", "a journey cannot be its own next stage"
 
     for previous, (n, nudge) in zip(spec.nudges, enumerate(spec.nudges[1:], start=1), strict=False):
         if nudge.after <= previous.after:
@@ -245,3 +252,52 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
             yield f"{at}.when.after_step", f"unknown step {trigger.after_step!r}"
         if trigger.after_stage is not None and trigger.after_stage not in stage_ids:
             yield f"{at}.when.after_stage", f"unknown stage {trigger.after_stage!r}"
+
+
+JOURNEY_SUFFIXES = (".yaml", ".yml")
+
+
+def catalog_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The files a catalog setting names: each file as given, each folder's journey files in name order."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in JOURNEY_SUFFIXES and p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+def load_catalog(paths: Sequence[str | Path]) -> Catalog:
+    """Every journey of the catalog, checked file by file and then across files (ids, `next:` and the like);
+    all problems are reported together, one `file:path:message` line each."""
+    files = catalog_files(paths)
+    if not files:
+        shown = ", ".join(map(str, paths)) or "(nothing)"
+        raise JourneyError([JourneyIssue(shown, "(folder)", "no journey files (*.yaml) in it")])
+    issues: list[JourneyIssue] = []
+    loaded: list[tuple[str, Journey]] = []
+    for file in files:
+        try:
+            loaded.append((str(file), load_journey(file)))
+        except JourneyError as exc:
+            issues += exc.issues
+    issues += check_catalog(loaded)
+    if issues:
+        raise JourneyError(issues)
+    return Catalog([journey for _, journey in loaded])
+
+
+def check_catalog(loaded: Sequence[tuple[str, Journey]]) -> list[JourneyIssue]:
+    issues: list[JourneyIssue] = []
+    first_file: dict[str, str] = {}
+    for name, journey in loaded:
+        if journey.id in first_file:
+            clash = f"journey id {journey.id!r} is also the id of {first_file[journey.id]}"
+            issues.append(JourneyIssue(name, "id", clash))
+        first_file.setdefault(journey.id, name)
+    for name, journey in loaded:
+        for path, journey_id in references(journey):
+            if journey_id not in first_file:
+                issues.append(JourneyIssue(name, path, f"unknown journey {journey_id!r}: it is not in the catalog"))
+    return issues

@@ -13,3 +13,5 @@ class NoticeKey(StrEnum):
     LINK_UNKNOWN = "link_unknown"  # a start link code nobody issued
     LINK_USED = "link_used"  # a start link code another account has bound
     SURVEY_FIRST = "survey_first"  # /progress before the survey is finished
+    NO_PROGRESS_NOT_A_FIT = "no_progress_not_a_fit"  # /progress on a course the fit check said does not suit
+    COURSE_UNKNOWN = "course_unknown"  # a deep link or button naming a journey the bot does not run

@@ -142,8 +142,17 @@ class Survey(Strict):
     questions: tuple[Question, ...] = Field(min_length=1)
 
 
+class NotAFit(Strict):
+    """The fit check: the course does not suit these answers. Said instead of assigning a track, with a way on."""
+
+    text: HtmlText = Field(min_length=1, max_length=3000)
+    journey: Identifier | None = None  # another journey of the catalog to offer instead
+    consultation: bool = False  # offer a free consultation: the student's next message goes to a curator
+
+
 class Rule(Strict):
-    track: Identifier
+    track: Identifier | None = None
+    not_a_fit: NotAFit | None = None  # instead of a track: the survey ends here
     when: dict[str, tuple[str, ...]] = Field(min_length=1)
 
     def matches(self, answers: Mapping[str, Any]) -> bool:
@@ -255,10 +264,18 @@ class Cohort(Strict):
     time: TimeOfDay = Time(10, 0)
 
 
+class Access(StrEnum):
+    OPEN = "open"  # anyone may start it: a plain /start, its deep link, the catalog
+    GRANTED = "granted"  # only through a grant: a purchase, the LMS enrollment API
+
+
 class JourneySpec(Strict):
     format: Literal[1]
     id: Identifier
     title: str = Field(min_length=1, max_length=200)
+    summary: HtmlText | None = Field(default=None, max_length=500)  # one line in the catalog
+    access: Access = Access.OPEN
+    next: Identifier | None = None  # the journey that follows this one: the paid next stage
     language: str = Field(default="ru", pattern=r"^[a-z]{2}$")
     welcome: HtmlText = Field(min_length=1, max_length=3000)
     completion: HtmlText = Field(min_length=1, max_length=3000)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import App
 from bot.db.migrations import upgrade
-from bot.settings import SHIPPED_JOURNEYS, Settings
+from bot.settings import DEFAULT_CATALOG, SHIPPED_JOURNEYS, Settings
 from bot.standin import BotAPIStandIn, FakeUser
 from journeys.clock import ManualClock
 from tests.databases import PostgresDatabases, SqliteTemplate
@@ -198,6 +198,6 @@ async def world(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -
 @pytest.fixture
 async def default_world(database_url: str, standin: BotAPIStandIn, clock: ManualClock) -> AsyncIterator[World]:
     """A bot running the shipped Russian journey (monthly cohorts)."""
-    settings = make_settings(database_url, standin, journey_file=DEFAULT_JOURNEY)
+    settings = make_settings(database_url, standin, journeys=DEFAULT_CATALOG)
     async with running_bot(settings, clock) as app:
         yield World(app, standin, clock)

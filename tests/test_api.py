@@ -220,7 +220,7 @@ async def test_event_before_binding_is_kept_and_applied_when_the_student_binds(a
         assert await uow.enrollments.completed_steps(enrollment_id) == {STEP, "setup"}
     again = await api.enroll()
     assert again.status == 200
-    assert await again.json() == {"external_id": "lms-1", "start_link": link, "bound": True}
+    assert await again.json() == {"external_id": "lms-1", "journey": "python-basics", "start_link": link, "bound": True}
 
 
 async def test_healthz_reports_the_database(api: Api) -> None:

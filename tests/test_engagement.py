@@ -197,7 +197,7 @@ async def test_holdout_student_gets_no_nudges_and_is_recorded(
         assert enrollment.holdout is True
         async with world.app.uow() as uow:
             enrolled = await uow.session.scalar(select(Event).where(Event.type == "enrolled"))
-        assert enrolled.data == {"holdout": True}
+        assert enrolled.data == {"holdout": True, "journey": "python-basics"}
 
 
 async def test_weekly_cap_postpones_reminders(
@@ -244,7 +244,7 @@ async def test_a_step_counted_by_the_bot_and_the_lms_at_once_rewards_once(world:
 
     async def lms_reports_setup() -> None:
         async with world.app.uow() as uow:
-            linked = await uow.identities.by_external_id("lms-7", for_update=True)
+            linked = await uow.identities.by_external_id("lms-7", world.app.journey.id, for_update=True)
             assert linked is not None
             await uow.identities.record_event(
                 {

@@ -21,7 +21,7 @@ from journeys.notices import NoticeKey
 from journeys.progress import Progress
 from journeys.spec import Step
 
-ONBOARDING, WAITING, ACTIVE, COMPLETED, DROPPED = EnrollmentStatus
+ONBOARDING, WAITING, ACTIVE, COMPLETED, NOT_A_FIT, DROPPED = EnrollmentStatus
 EXAMPLE = load_journey(SHIPPED_JOURNEYS / "example.en.yaml")  # cohort: immediate; an optional text question
 STORE = load_journey(SHIPPED_JOURNEYS / "online_store.ru.yaml")  # cohort: first Monday; days, time, zone
 MSK = ZoneInfo("Europe/Moscow")
@@ -58,8 +58,12 @@ def in_status(status: EnrollmentStatus) -> EnrollmentState:
 
 
 def test_the_status_only_moves_forward_one_step_at_a_time() -> None:
-    assert dict(rules.NEXT_STATUS) == {ONBOARDING: WAITING, WAITING: ACTIVE, ACTIVE: COMPLETED}
-    assert COMPLETED not in rules.NEXT_STATUS and DROPPED not in rules.NEXT_STATUS
+    assert dict(rules.NEXT_STATUS) == {
+        ONBOARDING: {WAITING, NOT_A_FIT},
+        WAITING: {ACTIVE},
+        ACTIVE: {COMPLETED},
+    }
+    assert not {COMPLETED, NOT_A_FIT, DROPPED} & set(rules.NEXT_STATUS)  # where an enrollment ends
 
 
 # --- where the student is --------------------------------------------------------------------------
@@ -283,9 +287,11 @@ def test_counted_progress_is_noted_and_moves_on_only_while_active(status: Enroll
 # --- reports -----------------------------------------------------------------------------------------
 
 
-def test_progress_waits_for_the_survey() -> None:
+def test_progress_waits_for_the_survey_and_has_nothing_for_a_course_that_does_not_fit() -> None:
     assert rules.progress_refused(fresh()) == Notice(NoticeKey.SURVEY_FIRST)
-    assert all(rules.progress_refused(in_status(s)) is None for s in ALL_STATUSES if s is not ONBOARDING)
+    assert rules.progress_refused(in_status(NOT_A_FIT)) == Notice(NoticeKey.NO_PROGRESS_NOT_A_FIT)
+    shown = [s for s in ALL_STATUSES if s not in (ONBOARDING, NOT_A_FIT)]
+    assert all(rules.progress_refused(in_status(s)) is None for s in shown)
 
 
 def test_the_progress_report() -> None:
@@ -313,7 +319,7 @@ class Walk:
 
     def take(self, after: EnrollmentState) -> None:
         before, self.state = self.state, after
-        assert after.status is before.status or rules.NEXT_STATUS.get(before.status) is after.status
+        assert after.status is before.status or after.status in rules.NEXT_STATUS.get(before.status, ())
         assert after.id == before.id
         self.seen.add(after.status)
 

@@ -25,8 +25,8 @@ from bot.i18n import Translations
 from bot.outbox.payloads import AboutStudent
 from bot.services.staff import Permission, StaffDirectory
 from bot.settings import Settings
+from journeys.catalog import Catalog
 from journeys.clock import Clock
-from journeys.journey import Journey
 
 __all__ = ["CuratorDesk", "PressOutcome", "ReasonsAt"]
 
@@ -39,7 +39,7 @@ class CuratorDesk:
         settings: Settings,
         uow_factory: UnitOfWorkFactory,
         bot: Bot,
-        journey: Journey,
+        catalog: Catalog,
         translations: Translations,
         clock: Clock,
         stall_reasons: ReasonsAt,
@@ -48,11 +48,11 @@ class CuratorDesk:
         """`wake` tells the sender something was queued for now; bot/jobs.py hooks the desk into it."""
         self.chat_id = settings.curator_chat_id
         self._uow = uow_factory
-        self.t = translations.get(journey.spec.language)  # the group speaks the school's language
+        self.t = translations.get(catalog.default.spec.language)  # the group speaks the school's language
         self.staff = StaffDirectory(settings.admin_ids)
         self.curators = Curators(bot, self.chat_id, settings.admin_ids, staff=self._curates)
         self.forums = Forums(bot)
-        self.facts = StudentFacts(uow_factory, journey, self.t)
+        self.facts = StudentFacts(uow_factory, catalog, self.t)
         self.topics = Topics(uow_factory, bot, self.facts.describe, clock.now, wake=wake)
         self.relay = Relay(self.chat_id, uow_factory, clock, self.forums, self.t, wake=wake)
         self.alerts = Alerts(

@@ -73,6 +73,8 @@ class Student(Base):
     created_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     asking_curator_at: Mapped[datetime | None]  # /curator pressed: the next message goes to the curators
+    # the journey whose enrollment the step buttons, free text and /progress act on (/courses switches it)
+    current_journey_id: Mapped[str | None] = mapped_column(String(40))
 
     enrollments: Mapped[list["Enrollment"]] = relationship(back_populates="student")
 
@@ -145,7 +147,8 @@ class ExternalIdentity(Base):
     """An LMS student; bound to a Telegram student by a one-time start code."""
 
     __tablename__ = "external_identities"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    # one per journey the school enrolled the student in: each has its own start link
+    __table_args__ = (UniqueConstraint("source", "external_id", "journey_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(16), default="lms")

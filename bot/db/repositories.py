@@ -63,6 +63,37 @@ class EnrollmentRepository:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
+    async def latest(self, student_id: int, journey_ids: Collection[str]) -> Enrollment | None:
+        """The student's latest enrollment not dropped, in any of these journeys."""
+        query = (
+            select(Enrollment)
+            .where(
+                Enrollment.student_id == student_id,
+                Enrollment.journey_id.in_(journey_ids),
+                Enrollment.status != EnrollmentStatus.DROPPED,
+            )
+            .order_by(Enrollment.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def chosen(self, student: Student, journey_ids: Collection[str]) -> Enrollment | None:
+        """The enrollment the student works on: in the journey they chose last, else their latest one."""
+        if student.current_journey_id is not None and student.current_journey_id in journey_ids:
+            enrollment = await self.current(student.id, student.current_journey_id)
+            if enrollment is not None:
+                return enrollment
+        return await self.latest(student.id, journey_ids)
+
+    async def of_student(self, student_id: int) -> list[Enrollment]:
+        """Every enrollment of the student that was not dropped, oldest first."""
+        query = (
+            select(Enrollment)
+            .where(Enrollment.student_id == student_id, Enrollment.status != EnrollmentStatus.DROPPED)
+            .order_by(Enrollment.id)
+        )
+        return list(await self.session.scalars(query))
+
     async def add(self, enrollment: Enrollment) -> Enrollment:
         self.session.add(enrollment)
         await self.session.flush()
@@ -126,12 +157,25 @@ class IdentityRepository:
         self.session = session
 
     async def by_external_id(
-        self, external_id: str, source: str = "lms", *, for_update: bool = False
+        self, external_id: str, journey_id: str, source: str = "lms", *, for_update: bool = False
     ) -> ExternalIdentity | None:
         query = select(ExternalIdentity).where(
-            ExternalIdentity.source == source, ExternalIdentity.external_id == external_id
+            ExternalIdentity.source == source,
+            ExternalIdentity.external_id == external_id,
+            ExternalIdentity.journey_id == journey_id,
         )
         return await self.session.scalar(query.with_for_update() if for_update else query)
+
+    async def all_by_external_id(
+        self, external_id: str, source: str = "lms", *, for_update: bool = False
+    ) -> list[ExternalIdentity]:
+        """The school's student in every journey it enrolled them in (one identity each)."""
+        query = (
+            select(ExternalIdentity)
+            .where(ExternalIdentity.source == source, ExternalIdentity.external_id == external_id)
+            .order_by(ExternalIdentity.id)
+        )
+        return list(await self.session.scalars(query.with_for_update() if for_update else query))
 
     async def by_code(self, code: str, *, for_update: bool = False) -> ExternalIdentity | None:
         # locked when binding: two people opening one link at once must not both get it

@@ -22,6 +22,7 @@ from bot.outbox.payloads import CohortStartPayload, NudgePayload, RewardPayload
 from bot.outbox.queue import WAITING, enqueue
 from bot.render import Composer
 from bot.services.student_path import StudentPath
+from journeys.catalog import Catalog
 from journeys.events import EventType
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.nudges import (
@@ -59,9 +60,10 @@ class AlertDesk(Protocol):
 class Engagement:
     def __init__(self, path: StudentPath, translations: Translations, desk: AlertDesk | None = None) -> None:
         self.path = path
-        self.journey: Journey = path.journey
+        self.catalog: Catalog = path.catalog
         self.translations = translations
-        self.quiet = QuietHours.parse(self.journey.spec.schedule.quiet_hours)
+        # each journey keeps its own quiet hours, cap, ladder and pace; an enrollment follows its journey's
+        self.quiet = {journey.id: QuietHours.parse(journey.spec.schedule.quiet_hours) for journey in self.catalog}
         self.desk = desk  # None: no curator group, stalls raise no alert
         self.curator_on = desk is not None
 
@@ -91,15 +93,19 @@ class Engagement:
         self._new_idle_spell(enrollment, completed, now)
         await self._queue_rewards(uow, student, enrollment, completed, now)
 
+    def _journey(self, enrollment: Enrollment) -> Journey:
+        return self.catalog[enrollment.journey_id]  # the jobs load only enrollments of the catalog's journeys
+
     def _new_idle_spell(self, enrollment: Enrollment, completed: set[str], now: datetime) -> None:
         done = enrollment.status is EnrollmentStatus.COMPLETED
         pace = None if done else self._pace_of(enrollment, completed)
+        journey = self._journey(enrollment)
         spell = new_idle_spell(
             now,
-            self.journey.spec.nudges,
+            journey.spec.nudges,
             holdout=enrollment.holdout,
             pace=pace,
-            every=self.journey.spec.pace,
+            every=journey.spec.pace,
             stall=self._stall(enrollment),
         )
         enrollment.nudge_rung = spell.rung
@@ -109,9 +115,10 @@ class Engagement:
     async def _queue_rewards(
         self, uow: UnitOfWork, student: Student, enrollment: Enrollment, completed: set[str], now: datetime
     ) -> None:
-        if not self.journey.spec.rewards or enrollment.track is None:
+        journey = self._journey(enrollment)
+        if not journey.spec.rewards or enrollment.track is None:
             return
-        for earned in earned_rewards(self.journey, enrollment.track, completed):
+        for earned in earned_rewards(journey, enrollment.track, completed):
             # the key makes each reward arrive once, whether the bot or the LMS counted the step, or both
             queued = await enqueue(
                 uow.session,
@@ -149,14 +156,12 @@ class Engagement:
                     payload=CohortStartPayload(messages=self.composer(student).compose(decisions)),
                     chat_id=student.telegram_id,
                     student_id=student.id,
-                    due_at=deliver_at(now, ZoneInfo(student.timezone), self.quiet, None, None),
+                    due_at=deliver_at(now, ZoneInfo(student.timezone), self.quiet[enrollment.journey_id], None, None),
                     now=now,
                 )
         return len(waiting)
 
     async def send_nudges(self, uow: UnitOfWork, now: datetime) -> int:
-        nudges = self.journey.spec.nudges
-        cap = self.journey.spec.schedule.weekly_cap
         due = await self._due(
             uow,
             Enrollment.status == EnrollmentStatus.ACTIVE,
@@ -165,11 +170,14 @@ class Engagement:
             order=Enrollment.next_nudge_at,
         )
         completed = await uow.enrollments.completed_steps_of([enrollment.id for enrollment, _ in due])
-        capped = await self._capped_sends(uow, [student.id for _, student in due], now) if cap else {}
+        capping = any(journey.spec.schedule.weekly_cap for journey in self.catalog)
+        capped = await self._capped_sends(uow, [student.id for _, student in due], now) if capping else {}
         for enrollment, student in due:
             sends = capped.setdefault(student.id, [])
+            journey = self._journey(enrollment)
+            cap = journey.spec.schedule.weekly_cap
             decision = decide_nudge(
-                nudges,
+                journey.spec.nudges,
                 self._ladder(enrollment, student),
                 now,
                 self._delivery(enrollment, student),
@@ -199,7 +207,7 @@ class Engagement:
         assert enrollment.track is not None and enrollment.started_at is not None
         spell = enrollment.last_progress_at or enrollment.started_at
         show = nudge_message(
-            self.journey, enrollment.track, completed, due.rung, enrollment.id, curators=self.curator_on
+            self._journey(enrollment), enrollment.track, completed, due.rung, enrollment.id, curators=self.curator_on
         )
         queued = await enqueue(
             uow.session,
@@ -248,12 +256,13 @@ class Engagement:
         )
         completed = await uow.enrollments.completed_steps_of([enrollment.id for enrollment, _ in due])
         for enrollment, student in due:
+            journey = self._journey(enrollment)
             stalled = check_stall(
                 enrollment.stall_at,
                 self._pace_of(enrollment, completed[enrollment.id]),
-                self.journey.spec.pace,
+                journey.spec.pace,
                 now,
-                ladder_exhausted=ladder_exhausted(self.journey.spec.nudges, enrollment.nudge_rung),
+                ladder_exhausted=ladder_exhausted(journey.spec.nudges, enrollment.nudge_rung),
             )
             if stalled is not None:
                 await self._stalled(uow, student, enrollment, stalled, now)
@@ -273,8 +282,9 @@ class Engagement:
 
     async def stall_reasons(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> StallReasons:
         """Why the student counts as stalled at `now` (idle days, steps behind, reminders used up)."""
-        exhausted = ladder_exhausted(self.journey.spec.nudges, enrollment.nudge_rung)
-        return stall_reasons(await self._pace(uow, enrollment), self.journey.spec.pace, now, ladder_exhausted=exhausted)
+        journey = self._journey(enrollment)
+        exhausted = ladder_exhausted(journey.spec.nudges, enrollment.nudge_rung)
+        return stall_reasons(await self._pace(uow, enrollment), journey.spec.pace, now, ladder_exhausted=exhausted)
 
     # --- loading plain state ---------------------------------------------------------------------
 
@@ -284,7 +294,7 @@ class Engagement:
         query = (
             select(Enrollment, Student)
             .join(Student, Student.id == Enrollment.student_id)
-            .where(Enrollment.journey_id == self.journey.id, *conditions)  # type: ignore[arg-type]
+            .where(Enrollment.journey_id.in_(self.catalog.ids), *conditions)  # type: ignore[arg-type]
             .order_by(order)  # type: ignore[arg-type]
             .limit(BATCH)
             .with_for_update(skip_locked=True, of=Enrollment)
@@ -299,8 +309,8 @@ class Engagement:
         return PaceState(
             started_at=enrollment.started_at,
             last_progress_at=enrollment.last_progress_at,
-            done=self.journey.done_count(enrollment.track, completed),
-            total=len(self.journey.track(enrollment.track).steps),
+            done=self._journey(enrollment).done_count(enrollment.track, completed),
+            total=len(self._journey(enrollment).track(enrollment.track).steps),
         )
 
     def _ladder(self, enrollment: Enrollment, student: Student) -> LadderState:
@@ -316,12 +326,16 @@ class Engagement:
 
     def _delivery(self, enrollment: Enrollment, student: Student) -> Delivery:
         return Delivery(
-            ZoneInfo(student.timezone), self.quiet, _days(enrollment.study_days), _time(enrollment.study_time)
+            ZoneInfo(student.timezone),
+            self.quiet[enrollment.journey_id],
+            _days(enrollment.study_days),
+            _time(enrollment.study_time),
         )
 
     def _stall(self, enrollment: Enrollment) -> Stall:
-        track = self.journey.track(enrollment.track) if enrollment.track else None
-        return track.stall if track and track.stall else self.journey.spec.stall
+        journey = self._journey(enrollment)
+        track = journey.track(enrollment.track) if enrollment.track else None
+        return track.stall if track and track.stall else journey.spec.stall
 
 
 def _days(value: str | None) -> frozenset[int] | None:

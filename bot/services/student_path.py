@@ -12,13 +12,19 @@ from bot.db.models import Enrollment, ExternalIdentity, Student
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.names import fit
 from journeys import enrollment as rules
+from journeys.catalog import Catalog
 from journeys.clock import Clock
 from journeys.cohort import CohortStarts
 from journeys.decisions import (
     AlreadyCompleted,
     AskQuestion,
+    CourseCard,
+    CourseLocked,
+    CourseSwitched,
     Decision,
     Notice,
+    NotSuited,
+    ShowCatalog,
     StepAccepted,
     TrackAssigned,
     WaitingForStart,
@@ -28,7 +34,10 @@ from journeys.enrollment import EnrollmentState
 from journeys.events import EventType
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.notices import NoticeKey
+from journeys.spec import Access, NotAFit
 from journeys.timing import in_holdout
+
+COURSE_LINK = "c-"  # t.me/<bot>?start=c-<journey id> opens that journey of the catalog
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,20 @@ def language_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "ru"
 
 
+def course_card(journey: Journey) -> CourseCard:
+    return CourseCard(journey.id, journey.title, journey.spec.summary, journey.spec.access is Access.OPEN)
+
+
+def course_link_target(payload: str) -> str | None:
+    """The journey id a `c-<journey>` start payload names, or None for any other payload (an LMS code)."""
+    return payload.removeprefix(COURSE_LINK) if payload.startswith(COURSE_LINK) else None
+
+
 class StudentPath:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        journey: Journey,
+        catalog: Catalog,
         clock: Clock,
         tz: ZoneInfo,
         *,
@@ -72,7 +90,7 @@ class StudentPath:
         start_listeners: Sequence[StartListener] = (),
     ) -> None:
         self._uow = uow_factory
-        self.journey = journey
+        self.catalog = catalog
         self.clock = clock
         self.tz = tz
         self.progress_listeners = list(progress_listeners)
@@ -81,19 +99,66 @@ class StudentPath:
     # --- use cases -------------------------------------------------------------------------------
 
     async def start(self, person: Person, payload: str | None = None) -> list[Decision]:
+        """/start: resumes the current course; a deep link (`c-<journey>`, or an LMS start code) opens its own;
+        a newcomer is enrolled in the only open journey, or shown the catalog when there are several."""
         async with self._uow() as uow:
             now = self.clock.now()
             student = await self._touch(uow, person, now)
             decisions: list[Decision] = []
-            if payload:
-                decisions += await self._bind(uow, student, payload, now)
-            enrollment = await uow.enrollments.current(student.id, self.journey.id)
-            if enrollment is None:
-                enrollment = await self._enroll(uow, student, now)
-                decisions.append(Welcome(self.journey.spec.welcome, self.journey.spec.survey.intro))
-            decisions += await self._resume(uow, enrollment, now)
+            target: Journey | None = None
+            granted = False  # an LMS start link enrolls in its journey whether or not it is open to anyone
+            if payload and (course := course_link_target(payload)) is not None:
+                target = self.catalog.get(course)
+                if target is None:
+                    decisions.append(Notice(NoticeKey.COURSE_UNKNOWN))
+            elif payload:
+                bound = await self._bind(uow, student, payload, now)
+                if isinstance(bound, Notice):
+                    decisions.append(bound)
+                else:
+                    target, granted = bound, True
+            if target is not None:
+                decisions += await self._open(uow, student, target, now, granted=granted)
+            else:
+                decisions += await self._start_current(uow, student, now)
             await uow.commit()
             return decisions
+
+    async def open_course(self, person: Person, journey_id: str) -> list[Decision]:
+        """A course button (the catalog, /courses, the next stage, the fit check's alternative)."""
+        async with self._uow() as uow:
+            now = self.clock.now()
+            student = await self._touch(uow, person, now)
+            journey = self.catalog.get(journey_id)
+            if journey is None:
+                decisions: list[Decision] = [Notice(NoticeKey.COURSE_UNKNOWN)]
+            else:
+                decisions = await self._open(uow, student, journey, now)
+            await uow.commit()
+            return decisions
+
+    async def _start_current(self, uow: UnitOfWork, student: Student, now: datetime) -> list[Decision]:
+        enrollment = await self.current_enrollment(uow, student)
+        if enrollment is not None:
+            return await self._resume(uow, enrollment, now)
+        courses = self.catalog.open()
+        if len(courses) != 1:  # several to choose from (or none open: only what the school grants)
+            return [ShowCatalog(tuple(course_card(journey) for journey in courses))]
+        return await self._open(uow, student, courses[0], now)
+
+    async def _open(
+        self, uow: UnitOfWork, student: Student, journey: Journey, now: datetime, *, granted: bool = False
+    ) -> list[Decision]:
+        """Makes `journey` the student's current course: resumes their enrollment in it, or enrolls them when it
+        is open to anyone (or `granted`: the school's LMS link), or says it comes with a purchase."""
+        enrollment = await uow.enrollments.current(student.id, journey.id)
+        if enrollment is None and not granted and journey.spec.access is not Access.OPEN:
+            return [CourseLocked(course_card(journey))]
+        student.current_journey_id = journey.id
+        if enrollment is not None:
+            return await self._resume(uow, enrollment, now)
+        enrollment = await self.enroll(uow, student, journey, now)
+        return [Welcome(journey.spec.welcome, journey.spec.survey.intro), *await self._resume(uow, enrollment, now)]
 
     async def choose(self, person: Person, enrollment_id: int, index: int, option: int) -> list[Decision]:
         return await self._press_answer(person, enrollment_id, index, option)
@@ -108,7 +173,7 @@ class StudentPath:
             owned = await self._owned(uow, person, enrollment_id, now)
             if isinstance(owned, Notice):
                 return [owned]
-            answer = rules.press_answer(_state(owned), self.journey, index, option)
+            answer = rules.press_answer(_state(owned), self._journey(owned), index, option)
             if isinstance(answer, Notice):
                 return [answer]
             decisions = await self._record_answer(uow, owned, answer, now)
@@ -123,7 +188,7 @@ class StudentPath:
             if enrollment is None:
                 await uow.commit()
                 return [Notice(NoticeKey.NOT_ENROLLED)]
-            taken = rules.typed_text(_state(enrollment), self.journey, text)
+            taken = rules.typed_text(_state(enrollment), self._journey(enrollment), text)
             if isinstance(taken, rules.Answer):
                 decisions = await self._record_answer(uow, enrollment, taken, now)
             elif isinstance(taken, rules.Resume):
@@ -139,7 +204,7 @@ class StudentPath:
             owned = await self._owned(uow, person, enrollment_id, now)
             if isinstance(owned, Notice):
                 return [owned]
-            step = rules.press_done(_state(owned), self.journey, index)
+            step = rules.press_done(_state(owned), self._journey(owned), index)
             if isinstance(step, Notice):
                 return [step]
             if not await uow.enrollments.record_completion(owned.id, step.id, "bot", now):
@@ -150,15 +215,27 @@ class StudentPath:
             await uow.commit()
             return decisions
 
-    async def resume(self, person: Person, enrollment_id: int | None = None) -> list[Decision]:
-        """Where am I: the current question, the current step, or the cohort start."""
+    async def resume(self, person: Person, enrollment_id: int, *, switching: bool = False) -> list[Decision]:
+        """Continue (under a step, a reminder, /progress) or a course picked in /courses (`switching`): that
+        course becomes the current one and picks up where it was: the current question, the current step, or
+        the cohort start."""
         async with self._uow() as uow:
             now = self.clock.now()
-            enrollment = await self._current(uow, person, now)
-            if enrollment is None or (enrollment_id is not None and enrollment.id != enrollment_id):
+            owned = await self._owned(uow, person, enrollment_id, now)
+            if isinstance(owned, Notice):
+                return [owned]
+            if owned.status is EnrollmentStatus.DROPPED:
                 await uow.commit()
-                return [Notice(NoticeKey.NOT_ENROLLED if enrollment is None else NoticeKey.STALE)]
-            decisions = await self._resume(uow, enrollment, now)
+                return [Notice(NoticeKey.STALE)]
+            student = await uow.students.get(owned.student_id)
+            assert student is not None
+            decisions: list[Decision] = []
+            if switching:
+                decisions.append(CourseSwitched(course_card(self._journey(owned))))
+                if student.current_journey_id != owned.journey_id:
+                    uow.events.record(EventType.COURSE_SWITCHED, now, student_id=student.id, enrollment_id=owned.id)
+            student.current_journey_id = owned.journey_id
+            decisions += await self._resume(uow, owned, now)
             await uow.commit()
             return decisions
 
@@ -180,7 +257,7 @@ class StudentPath:
                 case activated:
                     started = activated
             completed = await uow.enrollments.completed_steps(enrollment.id)
-            report = rules.progress_report(_state(enrollment), self.journey, completed, starts_at)
+            report = rules.progress_report(_state(enrollment), self._journey(enrollment), completed, starts_at)
             await uow.commit()
             return [report, *started]
 
@@ -195,7 +272,9 @@ class StudentPath:
             return 0
         # Lock the enrollment before inserting completions, in the same order as a Done press
         # (enrollment, then completion); the other order deadlocks on PostgreSQL when both count a step at once.
-        enrollment = await uow.enrollments.current(identity.student_id, self.journey.id, for_update=True)
+        if identity.journey_id not in self.catalog:
+            return 0  # the school no longer runs it here: the events stay kept, unapplied
+        enrollment = await uow.enrollments.current(identity.student_id, identity.journey_id, for_update=True)
         if enrollment is None:
             return 0
         now = self.clock.now()
@@ -230,9 +309,16 @@ class StudentPath:
         return student
 
     async def _current(self, uow: UnitOfWork, person: Person, now: datetime) -> Enrollment | None:
-        """The person's enrollment in this journey (None before /start), after noting their activity."""
-        student = await self._touch(uow, person, now)
-        return await uow.enrollments.current(student.id, self.journey.id)
+        """The person's current enrollment (None before /start), after noting their activity."""
+        return await self.current_enrollment(uow, await self._touch(uow, person, now))
+
+    async def current_enrollment(self, uow: UnitOfWork, student: Student) -> Enrollment | None:
+        """The enrollment in the journey the student chose last, else their latest in any journey the bot runs."""
+        return await uow.enrollments.chosen(student, self.catalog.ids)
+
+    def _journey(self, enrollment: Enrollment) -> Journey:
+        # every way to an enrollment (_current_of, _owned) passes only those of the catalog's journeys
+        return self.catalog[enrollment.journey_id]
 
     async def _owned(self, uow: UnitOfWork, person: Person, enrollment_id: int, now: datetime) -> Enrollment | Notice:
         student = await self._touch(uow, person, now)
@@ -240,14 +326,18 @@ class StudentPath:
         if enrollment is None or enrollment.student_id != student.id:
             await uow.commit()
             return Notice(NoticeKey.NOT_YOURS)
+        if enrollment.journey_id not in self.catalog:
+            await uow.commit()
+            return Notice(NoticeKey.COURSE_UNKNOWN)
         return enrollment
 
-    async def _enroll(self, uow: UnitOfWork, student: Student, now: datetime) -> Enrollment:
-        holdout = in_holdout(str(student.telegram_id), self.journey.id, self.journey.spec.schedule.holdout_percent)
+    async def enroll(self, uow: UnitOfWork, student: Student, journey: Journey, now: datetime) -> Enrollment:
+        """A new enrollment in `journey`, onboarding; its LMS progress (reported before) is counted."""
+        holdout = in_holdout(str(student.telegram_id), journey.id, journey.spec.schedule.holdout_percent)
         enrollment = await uow.enrollments.add(
             Enrollment(
                 student_id=student.id,
-                journey_id=self.journey.id,
+                journey_id=journey.id,
                 status=EnrollmentStatus.ONBOARDING,
                 answers={},
                 created_at=now,
@@ -255,29 +345,41 @@ class StudentPath:
             )
         )
         # the group is recorded with the enrollment, so metrics can compare nudged and held-out students
-        uow.events.record(EventType.ENROLLED, now, student_id=student.id, enrollment_id=enrollment.id, holdout=holdout)
+        uow.events.record(
+            EventType.ENROLLED,
+            now,
+            student_id=student.id,
+            enrollment_id=enrollment.id,
+            holdout=holdout,
+            journey=journey.id,
+        )
         for identity in await uow.identities.for_student(student.id):
-            await self.apply_lms_progress(uow, identity)
+            if identity.journey_id == journey.id:
+                await self.apply_lms_progress(uow, identity)
         return enrollment
 
-    async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> list[Decision]:
+    async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> Journey | Notice:
+        """An LMS start code: the identity is bound to this student; the journey it enrolls in comes back."""
         identity = await uow.identities.by_code(code, for_update=True)
         if identity is None:
-            return [Notice(NoticeKey.LINK_UNKNOWN)]
+            return Notice(NoticeKey.LINK_UNKNOWN)
         if identity.student_id not in (None, student.id):
-            return [Notice(NoticeKey.LINK_USED)]
+            return Notice(NoticeKey.LINK_USED)
+        journey = self.catalog.get(identity.journey_id)
+        if journey is None:
+            return Notice(NoticeKey.COURSE_UNKNOWN)
         if identity.student_id is None:
             identity.student_id = student.id
             identity.bound_at = now
             uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
             await uow.session.flush()
             await self.apply_lms_progress(uow, identity)
-        return []
+        return journey
 
     async def _record_answer(
         self, uow: UnitOfWork, enrollment: Enrollment, answer: rules.Answer, now: datetime
     ) -> list[Decision]:
-        answered = rules.record_answer(_state(enrollment), self.journey, answer)
+        answered = rules.record_answer(_state(enrollment), self._journey(enrollment), answer)
         _store(enrollment, answered.state)
         if answered.timezone:
             student = await uow.students.get(enrollment.student_id)
@@ -297,7 +399,12 @@ class StudentPath:
         return decisions + await self._assign_track(uow, enrollment, now)
 
     async def _assign_track(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
-        chosen = rules.assign_track(_state(enrollment), self.journey, now, self.tz)
+        journey = self._journey(enrollment)
+        chosen = rules.assign_track(_state(enrollment), journey, now, self.tz)
+        if isinstance(chosen, rules.FitRefused):
+            _store(enrollment, chosen.state)
+            uow.events.record(EventType.NOT_A_FIT, now, student_id=enrollment.student_id, enrollment_id=enrollment.id)
+            return [self._not_suited(enrollment, chosen.verdict)]
         if not isinstance(chosen, rules.TrackChosen):
             return [chosen]  # only reached with the survey finished: cannot happen, and says so if it does
         _store(enrollment, chosen.state)
@@ -336,7 +443,8 @@ class StudentPath:
         return moment.astimezone(ZoneInfo(student.timezone) if student else self.tz)
 
     async def _resume(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
-        match rules.resume(_state(enrollment), self.journey):
+        journey = self._journey(enrollment)
+        match rules.resume(_state(enrollment), journey):
             case AskQuestion() as ask:
                 return [ask]
             case rules.Resume.FINISH_SURVEY:
@@ -350,11 +458,19 @@ class StudentPath:
                 return await self._current_step(uow, enrollment, now)
             case rules.Resume.COMPLETED:
                 completed = await uow.enrollments.completed_steps(enrollment.id)
-                return [AlreadyCompleted(rules.progress_of(_state(enrollment), self.journey, completed))]
+                return [AlreadyCompleted(rules.progress_of(_state(enrollment), journey, completed))]
+            case rules.Resume.NOT_A_FIT:
+                verdict = journey.route(enrollment.answers)
+                if isinstance(verdict, NotAFit):
+                    return [self._not_suited(enrollment, verdict)]
+                return [Notice(NoticeKey.NO_PROGRESS_NOT_A_FIT)]  # the file's rules changed since
 
     async def _current_step(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
         completed = await uow.enrollments.completed_steps(enrollment.id)
-        advanced = rules.advance(_state(enrollment), self.journey, completed, now)
+        journey = self._journey(enrollment)
+        following = self.catalog.next_of(journey.id)
+        next_stage = course_card(following) if following is not None else None
+        advanced = rules.advance(_state(enrollment), journey, completed, now, next_stage)
         if advanced is None:
             return []
         _store(enrollment, advanced.state)
@@ -384,6 +500,11 @@ class StudentPath:
         for listener in self.progress_listeners:
             await listener.on_progress(uow, student, enrollment, step_id, now)
         return decisions
+
+    def _not_suited(self, enrollment: Enrollment, verdict: NotAFit) -> NotSuited:
+        instead = self.catalog.get(verdict.journey)
+        card = course_card(instead) if instead is not None else None
+        return NotSuited(enrollment.id, verdict.text, card, verdict.consultation)
 
 
 def _state(enrollment: Enrollment) -> EnrollmentState:
