@@ -177,6 +177,8 @@ def record_answer(state: EnrollmentState, journey: Journey, answer: Answer) -> A
     total = len(journey.questions)
     shown = answer.label if answer.label is not None or answer.value is None else answer.value
     following = journey.next_question(answers)
+    if following is not None and journey.early_verdict(answers) is not None:
+        following = None  # the fit check: the course does not suit these answers, the rest need not be asked
     return Answered(
         state=state,
         question=question,
@@ -210,9 +212,10 @@ def assign_track(
     if state.status is not ONBOARDING:
         return Notice(NoticeKey.ALREADY_ANSWERED)
     question = journey.next_question(state.answers)
-    if question is not None:
+    verdict = journey.early_verdict(state.answers)
+    if question is not None and verdict is None:
         return _ask(state, journey, question)
-    track = journey.route(state.answers)
+    track = verdict or journey.route(state.answers)
     if isinstance(track, NotAFit):
         return FitRefused(_move(state, NOT_A_FIT, onboarded_at=now), track)
     starts = cohort_starts(journey.spec.cohort, now, tz)

@@ -73,6 +73,16 @@ class Journey:
                 return rule.not_a_fit or rule.track or self.spec.routing.default
         return self.spec.routing.default
 
+    def early_verdict(self, answers: Mapping[str, Any]) -> NotAFit | None:
+        """The fit check decided before the survey ends: the rules, in order, up to the first one that still
+        waits for an answer; a not_a_fit rule matched by then ends the survey (a track waits for all answers)."""
+        for rule in self.spec.routing.rules:
+            if any(question not in answers for question in rule.when):
+                return None  # it may match once answered, and it comes first
+            if rule.matches(answers):
+                return rule.not_a_fit
+        return None
+
     def track(self, track_id: str) -> Track:
         return self.spec.tracks[track_id]
 

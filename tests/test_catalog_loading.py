@@ -104,3 +104,15 @@ def test_a_catalog_refuses_two_journeys_with_one_id() -> None:
     journey = load_journey(EXAMPLE)
     with pytest.raises(ValueError, match="share an id"):
         Catalog.of(journey, journey)
+
+
+def test_the_fit_check_decides_as_soon_as_the_rules_before_it_cannot_change() -> None:
+    store = load_journey(STORE)
+    assert store.early_verdict({"experience": "own_shop"}) is None  # the goal is not asked yet
+    verdict = store.early_verdict({"experience": "own_shop", "level": "basic", "goal": "grow_sales"})
+    assert isinstance(verdict, NotAFit)
+    document = yaml.safe_load(STORE.read_text())
+    document["routing"]["rules"].reverse()  # a track rule first, still waiting for its level answer
+    reordered = parse_journey(yaml.safe_dump(document, allow_unicode=True), "store.yaml")
+    assert reordered.early_verdict({"experience": "own_shop", "goal": "grow_sales"}) is None
+    assert reordered.early_verdict({"experience": "own_shop", "goal": "grow_sales", "level": "beginner"}) == verdict
