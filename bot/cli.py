@@ -6,7 +6,6 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
 from journeys.catalog import Catalog
@@ -27,8 +26,8 @@ def _settings() -> Settings:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Each file on its own; given several (or a folder), also as one catalog: ids unique, `next:` and the
-    like naming journeys among them."""
+    """Each file on its own (a folder: its journey files); with --catalog, also all of them as one catalog:
+    ids unique, `next:` and the like naming journeys among them."""
     problems: list[str] = []
     loaded: list[tuple[str, Journey]] = []
     files = catalog_files(args.files)
@@ -46,7 +45,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{file}: ok — {journey.title}; tracks: {tracks}")
     if not files:
         problems.append(str(JourneyIssue(", ".join(args.files), "(folder)", "no journey files (*.yaml) in it")))
-    if len(files) > 1 or any(Path(f).is_dir() for f in args.files):
+    if args.catalog:
         problems += map(str, check_catalog(loaded))
     return _fail(problems) if problems else 0
 
@@ -158,7 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database to the latest migration").set_defaults(func=cmd_migrate)
     journey = commands.add_parser("journey", help="journey files").add_subparsers(dest="journey_command", required=True)
     validate = journey.add_parser("validate", help="check journey files and report every problem")
-    validate.add_argument("files", nargs="+")
+    validate.add_argument("files", nargs="+", help="journey files, or folders of them")
+    validate.add_argument(
+        "--catalog",
+        action="store_true",
+        help="also check them as one catalog (JOURNEYS): unique ids, next: and the like",
+    )
     validate.set_defaults(func=cmd_validate)
     staff = commands.add_parser("staff", help="manage staff roles").add_subparsers(dest="staff_command", required=True)
     add = staff.add_parser("add", help="add a staff member or change their role")

@@ -14,7 +14,7 @@ from bot.db.migrations import is_up_to_date
 from bot.settings import SHIPPED_JOURNEYS, Settings
 
 JOURNEYS = SHIPPED_JOURNEYS
-SHIPPED = sorted(JOURNEYS.glob("*.yaml"))  # together: online_store names its next stage among them
+SHIPPED = sorted(JOURNEYS.glob("*.yaml"))
 TOKEN = "123:abc"
 # a closed local port: if `run` talked to Telegram before checking the database it would fail here
 NO_TELEGRAM = "http://127.0.0.1:9"
@@ -47,6 +47,22 @@ def sqlite_url(path: Path) -> str:
 
 
 # --- journey validate ---------------------------------------------------------------------------------
+
+
+def test_validate_checks_a_catalog_across_its_files(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((JOURNEYS / "online_store.ru.yaml").read_text())
+    assert journeybot(tmp_path, "journey", "validate", "--catalog", str(JOURNEYS)).returncode == 0
+    alone = journeybot(tmp_path, "journey", "validate", "--catalog", str(JOURNEYS / "online_store.ru.yaml"), str(copy))
+    assert alone.returncode == 2
+    assert alone.stderr.splitlines() == [
+        f"{copy}:id:journey id 'online-store' is also the id of {JOURNEYS / 'online_store.ru.yaml'}",
+        f"{JOURNEYS / 'online_store.ru.yaml'}:next:unknown journey 'online-store-growth': it is not in the catalog",
+        f"{JOURNEYS / 'online_store.ru.yaml'}:routing.rules[0].not_a_fit.journey:unknown journey "
+        "'online-store-growth': it is not in the catalog",
+        f"{copy}:next:unknown journey 'online-store-growth': it is not in the catalog",
+        f"{copy}:routing.rules[0].not_a_fit.journey:unknown journey 'online-store-growth': it is not in the catalog",
+    ]
 
 
 def test_validate_accepts_the_shipped_journeys(tmp_path: Path) -> None:
