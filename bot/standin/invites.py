@@ -22,8 +22,9 @@ def _int(value: Any, low: int, high: int) -> int:
 
 
 def _name(value: Any) -> str:
-    # Telegram does not refuse a long name: like tdlib's clean_name it collapses spaces and cuts it to 32
-    return re.sub(r"[ \n\u00a0]+", " ", str(value or ""))[:NAME_LENGTH].strip()
+    # Telegram does not refuse a long name: like tdlib's clean_name it trims it, cuts it to 32 characters and
+    # then collapses its runs of spaces
+    return re.sub(r"[ \n\u00a0]+", " ", str(value or "").strip()[:NAME_LENGTH].strip()).strip()
 
 
 class InviteMethods(MembershipMethods):
