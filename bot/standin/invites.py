@@ -41,7 +41,7 @@ class InviteMethods(MembershipMethods):
 
     def _edit_link(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
         chat = self._chat(p)
-        self._link_rights(chat)
+        self._link_rights(chat)  # an edit checks the rights before the terms (a new link, after)
         terms = self._terms(p, chat)
         link = self._bot_link(chat, p)
         # every term is replaced: one left out of the call is cleared, as the Bot API server sends them all
