@@ -1,5 +1,14 @@
 from bot.standin.client import FakeUser
-from bot.standin.records import ApiCall, CallbackAnswer, MessageEdit, StoredFile, StoredMessage
+from bot.standin.records import (
+    ApiCall,
+    CallbackAnswer,
+    InviteLink,
+    JoinRequest,
+    JoinResult,
+    MessageEdit,
+    StoredFile,
+    StoredMessage,
+)
 from bot.standin.server import BotAPIStandIn
 
 __all__ = [
@@ -7,6 +16,9 @@ __all__ = [
     "BotAPIStandIn",
     "CallbackAnswer",
     "FakeUser",
+    "InviteLink",
+    "JoinRequest",
+    "JoinResult",
     "MessageEdit",
     "StoredFile",
     "StoredMessage",

@@ -1,16 +1,16 @@
-"""Bot API methods on chats: getChat, members and admins, forum topics, invite links, files, commands."""
+"""Bot API methods on chats: getChat, forum topics, files, commands."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from bot.standin.records import ADMIN_RIGHTS, ApiCall, FakeChat, bad, words
+from bot.standin.records import ApiCall, bad, words
 from bot.standin.state import StandInState
 
 
 class ChatMethods(StandInState):
-    """The chat methods, answered from the simulated chats, members, topics and files."""
+    """The chat methods, answered from the simulated chats, topics and files."""
 
     def _get_chat(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
         gifts = words("unlimited_gifts limited_gifts unique_gifts premium_subscription gifts_from_channels")
@@ -20,28 +20,6 @@ class ChatMethods(StandInState):
             "accepted_gift_types": dict.fromkeys(gifts, False),
         }
         return self._chat(p).as_dict() | info
-
-    def _member(self, chat: FakeChat, user_id: int) -> dict[str, Any]:
-        if user_id == self.bot_user["id"]:
-            status, user = ("member" if chat.user else "administrator"), self.bot_user
-        else:
-            members = {chat.id: "member"} if chat.user else chat.members
-            status = members.get(user_id, "left")
-            unknown: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
-            user = self.users.get(user_id, unknown)
-        extras: dict[str, dict[str, Any]] = {
-            "administrator": dict.fromkeys(ADMIN_RIGHTS, True) | {"can_be_edited": False, "is_anonymous": False},
-            "creator": {"is_anonymous": False},
-            "kicked": {"until_date": 0},
-        }
-        return {"status": status, "user": user} | extras.get(status, {})
-
-    def _administrators(self, p: dict[str, Any], c: ApiCall) -> list[dict[str, Any]]:
-        chat = self._chat(p)
-        if chat.user:
-            raise bad("there are no administrators in the private chat")
-        admins = [uid for uid, status in chat.members.items() if status in ("creator", "administrator")]
-        return [self._member(chat, uid) for uid in [*admins, self.bot_user["id"]]]
 
     def _create_topic(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
         chat = self._chat(p)
@@ -73,16 +51,6 @@ class ChatMethods(StandInState):
             topic.update({k: p[k] for k in ("name", "icon_custom_emoji_id") if k in p})
         topic["closed"] = action == "close" or (action == "edit" and topic.get("closed", False))
         return True
-
-    def _invite_link(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
-        self._chat(p)
-        if p.get("member_limit") and p.get("creates_join_request"):
-            raise bad("member_limit can't be specified for links requiring administrator approval")
-        link: dict[str, Any] = {"invite_link": f"https://t.me/+standin{next(self._ids):06d}", "creator": self.bot_user}
-        link |= {"creates_join_request": bool(p.get("creates_join_request")), "is_primary": False}
-        link |= {"is_revoked": False} | {k: p[k] for k in ("name", "expire_date", "member_limit") if k in p}
-        self.invite_links.append(link | {"chat_id": p["chat_id"]})
-        return link
 
     def _get_file(self, p: dict[str, Any], c: ApiCall) -> dict[str, Any]:
         stored = self.files.get(p.get("file_id", ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.standin.records import StoredMessage
+    from bot.standin.records import JoinResult, StoredMessage
     from bot.standin.server import BotAPIStandIn
 
 
@@ -41,6 +41,13 @@ class FakeUser:
         self, data: bytes, filename: str = "document.pdf", caption: str | None = None
     ) -> dict[str, Any]:
         return await self._act(document=(filename, data), caption=caption)
+
+    async def open_invite(self, link: str, *, bio: str | None = None) -> JoinResult:
+        """Opens an invite link (see BotAPIStandIn.open_invite) and waits for the bot to take what it caused."""
+        self._cursor = self.server.seq
+        result = self.server.open_invite(self, link, bio=bio)
+        await self._settle()
+        return result
 
     async def click(self, *args: Any) -> str | None:
         """click("Done") or click(message, "Done"); returns the callback answer text the person saw."""

@@ -92,7 +92,7 @@ class MessageMethods(StandInState):
         msg.reply_markup = markup
         msg.raw.pop("reply_markup", None)
         msg.raw |= {"reply_markup": markup} if norm_markup(markup) else {}
-        msg.raw["edit_date"] = int(time.time())
+        msg.raw["edit_date"] = int(self.now())
         msg.edits.append(MessageEdit(msg.text, markup, time.monotonic()))
         self._emit(f"bot ✎ {self._where(chat, msg.message_thread_id)}: {self._describe(msg)}")
         return msg.raw

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from bot.standin.client import FakeUser
@@ -157,7 +156,7 @@ class PaymentMethods(StandInState):
             return None
         subscription = None
         if bought.subscription_period:
-            subscription = Subscription(bought.subscription_period, int(time.time()) + bought.subscription_period)
+            subscription = Subscription(bought.subscription_period, int(self.now()) + bought.subscription_period)
         return self._charge(StarCharge(self._charge_id(), user_id, bought, subscription), first=True)
 
     def renew(self, charge_id: str) -> str | None:

@@ -7,6 +7,7 @@ import json
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from bot.standin.html import HtmlError, parse_html
@@ -19,11 +20,13 @@ def words(text: str) -> frozenset[str]:
 # aiogram sends every field as a string; these are the ones worth turning back into ints, bools or JSON.
 INT_FIELDS = words(
     "chat_id from_chat_id user_id message_id message_thread_id reply_to_message_id offset limit timeout "
-    "cache_time max_connections expire_date member_limit icon_color duration width height"
+    "cache_time max_connections expire_date member_limit icon_color duration width height until_date "
+    "subscription_period subscription_price"
 )
 BOOL_FIELDS = words(
     "disable_notification protect_content show_alert drop_pending_updates has_spoiler creates_join_request "
-    "allow_sending_without_reply supports_streaming disable_content_type_detection allow_paid_broadcast"
+    "allow_sending_without_reply supports_streaming disable_content_type_detection allow_paid_broadcast "
+    "revoke_messages only_if_banned"
 )
 JSON_FIELDS = words(
     "reply_markup entities caption_entities allowed_updates media commands scope reply_parameters "
@@ -167,13 +170,17 @@ class StoredMessage:
 @dataclass
 class FakeChat:
     id: int
-    type: str
+    type: str  # private, group, supergroup or channel
     title: str | None = None
     user: dict[str, Any] | None = None
     is_forum: bool = False
-    members: dict[int, str] = field(default_factory=dict)
+    members: dict[int, str] = field(default_factory=dict)  # user id → creator, administrator, member, kicked
     topics: dict[int, dict[str, Any]] = field(default_factory=dict)
     pinned: list[int] = field(default_factory=list)
+    # the bot's own place in a group: an administrator with every right unless the test world says otherwise
+    bot_status: str = "administrator"
+    bot_rights: frozenset[str] = ADMIN_RIGHTS
+    banned_until: dict[int, int] = field(default_factory=dict)  # user id → until_date (0: forever)
 
     def as_dict(self) -> dict[str, Any]:
         if self.user is not None:
@@ -262,3 +269,54 @@ class StarCharge:
     @property
     def amount(self) -> int:
         return self.invoice.amount
+
+
+class JoinResult(StrEnum):
+    """What became of a person opening an invite link, as their Telegram app would show it."""
+
+    JOINED = "joined"
+    REQUESTED = "requested"  # a join request waits for an administrator
+    ALREADY_MEMBER = "already a member"
+    UNKNOWN = "invalid link"
+    REVOKED = "link revoked"
+    EXPIRED = "link expired"
+    FULL = "member limit reached"
+    BANNED = "banned from the chat"
+
+
+@dataclass
+class InviteLink:
+    """An invite link the bot made; `joined` holds who came in through it (member_limit counts those still in)."""
+
+    url: str
+    chat_id: int
+    creator: dict[str, Any]
+    name: str = ""
+    expire_date: int = 0  # 0: never
+    member_limit: int = 0  # 0: none
+    creates_join_request: bool = False
+    is_primary: bool = False
+    is_revoked: bool = False
+    subscription_period: int = 0
+    subscription_price: int = 0
+    joined: set[int] = field(default_factory=set)
+
+    def as_dict(self, pending: int = 0) -> dict[str, Any]:
+        """The ChatInviteLink object; optional fields left out when empty, as the Bot API server does."""
+        link: dict[str, Any] = {"invite_link": self.url, "creator": self.creator}
+        optional = {"name": self.name, "expire_date": self.expire_date, "member_limit": self.member_limit}
+        optional |= {"pending_join_request_count": pending}
+        link |= {k: v for k, v in optional.items() if v}
+        if self.subscription_price:
+            link |= {"subscription_period": self.subscription_period, "subscription_price": self.subscription_price}
+        flags = {"creates_join_request": self.creates_join_request, "is_primary": self.is_primary}
+        return link | flags | {"is_revoked": self.is_revoked}
+
+
+@dataclass
+class JoinRequest:
+    chat_id: int
+    user_id: int
+    link: str
+    date: int  # Unix time, Telegram's clock
+    bio: str | None = None

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.standin.chats import ChatMethods
 from bot.standin.client import FakeUser
+from bot.standin.invites import InviteMethods
 from bot.standin.messages import MessageMethods
 from bot.standin.payments import PaymentMethods
 from bot.standin.records import (
@@ -50,10 +51,10 @@ __all__ = [
 ]
 
 
-class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
+class BotAPIStandIn(MessageMethods, ChatMethods, InviteMethods, UpdateMethods, PaymentMethods):
     """The stand-in: its HTTP server, the world tests set up, what people do in it, and what tests look at."""
 
-    # ----- the Bot API methods it answers (bodies: messages, chats, updates, payments) -----
+    # ----- the Bot API methods it answers (bodies: messages, chats, invites, membership, updates, payments) -----
 
     @cached_property
     def _methods(self) -> dict[str, tuple[str, Callable[[dict[str, Any], ApiCall], Any]]]:
@@ -73,13 +74,19 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
             "pinChatMessage": lambda p, c: self._pin(p, True),
             "unpinChatMessage": lambda p, c: self._pin(p, False),
             "getChat": self._get_chat, "getChatAdministrators": self._administrators,
-            "getChatMember": lambda p, c: self._member(self._chat(p), p.get("user_id", 0)),
+            "getChatMember": self._get_member, "banChatMember": self._ban, "unbanChatMember": self._unban,
             "createForumTopic": self._create_topic,
             "editForumTopic": lambda p, c: self._change_topic(p, "edit"),
             "closeForumTopic": lambda p, c: self._change_topic(p, "close"),
             "reopenForumTopic": lambda p, c: self._change_topic(p, "reopen"),
             "deleteForumTopic": lambda p, c: self._change_topic(p, "delete"),
-            "createChatInviteLink": self._invite_link, "getFile": self._get_file,
+            "createChatInviteLink": self._create_link, "editChatInviteLink": self._edit_link,
+            "revokeChatInviteLink": self._revoke_link, "exportChatInviteLink": self._export_link,
+            "createChatSubscriptionInviteLink": self._create_subscription_link,
+            "editChatSubscriptionInviteLink": self._edit_subscription_link,
+            "approveChatJoinRequest": lambda p, c: self._answer_join_request(p, True),
+            "declineChatJoinRequest": lambda p, c: self._answer_join_request(p, False),
+            "getFile": self._get_file,
             "sendInvoice": self._send_invoice, "createInvoiceLink": self._create_invoice_link,
             "answerPreCheckoutQuery": self._answer_pre_checkout, "refundStarPayment": self._refund,
             "editUserStarSubscription": self._edit_subscription,
@@ -127,7 +134,12 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = "ru",
+        started: bool = True,
     ) -> FakeUser:
+        """started=False: someone who never wrote to the bot, so it may not write to them first (403) until they
+        do, except for 5 minutes after they ask to join a chat (ChatJoinRequest.user_chat_id)."""
+        if not started:
+            self.never_started.add(user_id)
         info = {"id": user_id, "is_bot": False, "first_name": first_name, "last_name": last_name}
         info |= {"username": username, "language_code": language_code}
         self.users[user_id] = {k: v for k, v in info.items() if v is not None}
@@ -141,48 +153,25 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
         *,
         is_forum: bool = False,
         members: Iterable[int] | Mapping[int, str] = (),
+        channel: bool = False,
+        bot_status: str = "administrator",
+        bot_rights: Iterable[str] | None = None,
     ) -> FakeChat:
+        """A group (a supergroup when its id starts with -100 or it is a forum), or a channel. The bot is in it
+        as `bot_status`, an administrator by default, with `bot_rights` (None: every right); no update is sent."""
         statuses = dict(members) if isinstance(members, Mapping) else dict.fromkeys(members, "member")
         kind = "supergroup" if is_forum or str(chat_id).startswith("-100") else "group"
-        self.chats[chat_id] = FakeChat(chat_id, kind, title=title, is_forum=is_forum, members=statuses)
-        return self.chats[chat_id]
+        chat = FakeChat(chat_id, "channel" if channel else kind, title=title, is_forum=is_forum, members=statuses)
+        chat.bot_status, chat.bot_rights = bot_status, self._granted(bot_status, bot_rights)
+        self.chats[chat_id] = chat
+        return chat
 
     def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
         self.chats[chat_id].members[user_id] = status
 
-    def block(self, user_id: int) -> dict[str, Any] | None:
-        """The user blocks the bot: sends to them fail with 403, and (as Telegram does) the bot gets a
-        my_chat_member update, its status member → kicked. Returns that update (None if nothing changed)."""
-        if user_id in self.blocked:
-            return None
-        self.blocked.add(user_id)
-        return self._bot_status_changed(user_id, "member", "kicked")
-
-    def unblock(self, user_id: int) -> dict[str, Any] | None:
-        """The user unblocks (restarts) the bot: my_chat_member kicked → member."""
-        if user_id not in self.blocked:
-            return None
-        self.blocked.discard(user_id)
-        return self._bot_status_changed(user_id, "kicked", "member")
-
     def deactivate(self, user_id: int) -> None:
         """The user deleted their account: sends fail with 403, and Telegram sends the bot no update about it."""
         self.deactivated.add(user_id)
-
-    def _bot_status_changed(self, user_id: int, old: str, new: str) -> dict[str, Any] | None:
-        user = self.users.get(user_id)
-        if user is None:  # a chat the stand-in never met: nobody to tell the bot about
-            return None
-
-        def member(status: str) -> dict[str, Any]:
-            return {"user": self.bot_user, "status": status} | ({"until_date": 0} if status == "kicked" else {})
-
-        changed = {"chat": self.chats[user_id].as_dict(), "from": user, "date": int(time.time())}
-        changed |= {"old_chat_member": member(old), "new_chat_member": member(new)}
-        self._emit(f"{user['first_name']} ⟶ {'blocks' if new == 'kicked' else 'unblocks'} the bot")
-        update = {"my_chat_member": changed}
-        self.push_update(update)
-        return update
 
     def fail_next(
         self,
@@ -236,6 +225,8 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
         """`extra`: any other Message fields as the Bot API documents them (sticker, contact, location, ...)."""
         sender = self.users[from_user if isinstance(from_user, int) else from_user.id]
         chat = self.chats[chat_id]
+        if chat.user:  # writing to the bot lets it write back from now on
+            self.never_started.discard(sender["id"])
         command = re.match(r"/\w+(@\w+)?", text or "")
         if command and entities is None:  # Telegram marks commands, and some filters rely on it
             entities = [{"type": "bot_command", "offset": 0, "length": command.end()}]
@@ -287,7 +278,7 @@ class BotAPIStandIn(MessageMethods, ChatMethods, UpdateMethods, PaymentMethods):
         msg = self.message(chat_id, message_id)
         if msg is None or msg.deleted or msg.sender_id != sender["id"] or "text" not in msg.raw:
             raise LookupError(f"no text message {message_id} of {sender['id']} in chat {chat_id}")
-        msg.raw |= {"text": text, "edit_date": int(time.time())}
+        msg.raw |= {"text": text, "edit_date": int(self.now())}
         msg.raw.pop("entities", None)
         self._emit(f"{sender['first_name']} ✎ {indent(text)}")
         self.push_update({"edited_message": dict(msg.raw)})

@@ -21,6 +21,8 @@ from bot.standin.records import (
     CallbackAnswer,
     FakeChat,
     Fault,
+    InviteLink,
+    JoinRequest,
     StarCharge,
     StarInvoice,
     StoredFile,
@@ -43,6 +45,7 @@ class StandInState:
         auto_settle: bool = True,
         settle_timeout: float = 5.0,
         pre_checkout_timeout: float = 10.0,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.bot_user: dict[str, Any] = {
             "id": bot_id,
@@ -51,6 +54,8 @@ class StandInState:
             "username": bot_username,
         }
         self.auto_settle, self.settle_timeout = auto_settle, settle_timeout
+        # Telegram's clock (Unix seconds): dates, link expiry, bans, the join-request window; tests may move it
+        self.now = now
         self.base_url = ""
         self.calls: list[ApiCall] = []
         self.chats: dict[int, FakeChat] = {}
@@ -58,7 +63,9 @@ class StandInState:
         self.files: dict[str, StoredFile] = {}
         self.callback_answers: dict[str, CallbackAnswer] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.invite_links: list[dict[str, Any]] = []
+        self.links: dict[str, InviteLink] = {}  # by URL
+        self.join_requests: dict[tuple[int, int], JoinRequest] = {}  # pending ones, by (chat, user)
+        self.never_started: set[int] = set()  # people the bot may not write to first (see _target)
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()
         self.allowed_updates: frozenset[str] | None = None  # None: Telegram's default (see NOT_BY_DEFAULT)
@@ -151,6 +158,11 @@ class StandInState:
         chat = self.chats.get(p.get(key))  # type: ignore[arg-type]
         if chat is None:
             raise bad("chat not found")
+        # a bot outside a private group can do nothing there (strictly, Telegram lets it read a basic group)
+        if chat.user is None and chat.bot_status in ("left", "kicked"):
+            kind = "group" if chat.type == "group" else chat.type
+            done = "was kicked from" if chat.bot_status == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {done} the {kind} chat")
         return chat
 
     def _target(self, p: dict[str, Any], *, sending: bool = False) -> FakeChat:
@@ -159,6 +171,8 @@ class StandInState:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat.user and chat.id in self.deactivated:
             raise ApiError(403, "Forbidden: user is deactivated")
+        if sending and chat.user and chat.id in self.never_started and not self._may_write_first(chat.id):
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         thread = p.get("message_thread_id")
         if chat.is_forum and thread and thread not in chat.topics:
             raise bad("message thread not found")
@@ -167,6 +181,12 @@ class StandInState:
         if sending:
             self._check_rate(chat.id)
         return chat
+
+    def _may_write_first(self, user_id: int) -> bool:
+        """ChatJoinRequest.user_chat_id: the bot may write to the requester for 5 minutes, until the request is
+        processed, even if they never started it."""
+        now = self.now()
+        return any(r.user_id == user_id and now < r.date + 300 for r in self.join_requests.values())
 
     def _check_rate(self, chat_id: int) -> None:
         now = time.monotonic()
@@ -194,7 +214,7 @@ class StandInState:
     ) -> StoredMessage:
         raw: dict[str, Any] = {
             "message_id": self._new_message_id(chat.id),
-            "date": int(time.time()),
+            "date": int(self.now()),
             "chat": chat.as_dict(),
         }
         raw |= {

@@ -7,11 +7,18 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.standin import BotAPIStandIn
 from bot.telegram_session import TelegramSession
+from tests.standin.world import TelegramClock
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[BotAPIStandIn]:
-    async with BotAPIStandIn() as server:
+def clock() -> TelegramClock:
+    return TelegramClock()
+
+
+@pytest.fixture
+async def standin(clock: TelegramClock) -> AsyncIterator[BotAPIStandIn]:
+    """Telegram's clock stands still unless the test moves it (link expiry, bans, the join-request window)."""
+    async with BotAPIStandIn(now=clock) as server:
         yield server
 
 
