@@ -169,7 +169,7 @@ def _pending(journey: Journey, state: OfferState, now: datetime) -> Iterator[tup
         shown_at = state.shown.get(offer.id)
         if shown_at is None:
             due = trigger_due(journey, offer.when, state, now)
-            if due is not None:
+            if due is not None and (offer.deadline is None or due < offer.deadline):
                 yield offer, due
         elif offer.deadline is not None and offer.deadline_reminder is not None and offer.id not in state.reminded:
             remind = offer.deadline - offer.deadline_reminder

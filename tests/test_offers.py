@@ -213,6 +213,11 @@ def test_nothing_is_shown_from_the_deadline_on() -> None:
     assert shown_ids(journey, graduate(), DEADLINE) == []
 
 
+def test_a_delay_that_ends_after_the_deadline_plans_nothing() -> None:
+    journey = journey_with(offer("o", {"days_after_completion": "14d"}, deadline=DEADLINE.isoformat()))
+    assert next_offer_at(journey, graduate(completed_at=NOW), NOW) is None
+
+
 def test_an_offer_that_quiet_hours_would_carry_past_its_deadline_is_not_shown() -> None:
     midnight = datetime(2026, 11, 20, 0, 0, tzinfo=MSK)
     journey = journey_with(offer("o", {"on_completion": True}, deadline=midnight.isoformat()))
