@@ -60,3 +60,6 @@ def references(journey: Journey) -> Iterator[tuple[str, str]]:
     for r, rule in enumerate(journey.spec.routing.rules):
         if rule.not_a_fit is not None and rule.not_a_fit.journey is not None:
             yield f"routing.rules[{r}].not_a_fit.journey", rule.not_a_fit.journey
+    for o, offer in enumerate(journey.spec.offers):
+        if offer.grants is not None and offer.grants.journey is not None:
+            yield f"offers[{o}].grants.journey", offer.grants.journey

@@ -29,6 +29,15 @@ class EventType(StrEnum):
     ALERT_RETURNED = "alert_returned"
     CURATOR_QUESTION = "curator_question"
     CURATOR_REPLIED = "curator_replied"
+    # after the course: offers and outcome check-ins
+    OFFER_SHOWN = "offer_shown"
+    OFFER_CLICKED = "offer_clicked"
+    OFFER_CHECKOUT_STARTED = "offer_checkout_started"
+    OFFER_BOUGHT = "offer_bought"
+    OFFER_DISMISSED = "offer_dismissed"
+    OFFER_LEAD = "offer_lead"  # a sales lead raised in the curator desk
+    CHECKIN_ASKED = "checkin_asked"
+    CHECKIN_ANSWERED = "checkin_answered"
     # reachability, from Telegram's my_chat_member
     BOT_BLOCKED = "bot_blocked"
     BOT_UNBLOCKED = "bot_unblocked"

@@ -1,6 +1,5 @@
 """Reads journey YAML files into a Journey, with errors that name file, path and problem, one line each."""
 
-import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -11,14 +10,14 @@ import yaml
 from pydantic import ValidationError
 
 from journeys.catalog import Catalog, references
+from journeys.issue_paths import format_path, path_part
 from journeys.journey import Journey
+from journeys.offer_checks import checkin_issues, offer_issues
+from journeys.question_checks import question_issues
 from journeys.spec import FORMAT_VERSION, JourneySpec, Question
-from journeys.telegram_html import plain_text
 
 MAX_FILE_BYTES = 500_000  # a long course is a few dozen kB; PyYAML reads ~100 kB/s; this also stops /dev/zero
-ANSWERED_ROOM = 4096 - 100  # Telegram's message limit less «Question 3 of 4», the check mark and line breaks
 MAX_DEPTH = 20  # a journey nests about 7 levels; deeper input is a mistake (and would exhaust the stack)
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # str.splitlines() breaks at each of these: an issue must stay on its line
 _LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
 
@@ -80,21 +79,6 @@ class _JourneyLoader(yaml.SafeLoader):
     @staticmethod
     def _error(problem: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
         return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
-
-
-def path_part(key: str) -> str:
-    """A key as it appears in a path: quoted when it holds anything but letters, digits, _ and -."""
-    return key if _PLAIN_KEY.fullmatch(key) else repr(key)
-
-
-def format_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part != "[key]":  # pydantic's marker of a dict key that failed: the path already names the key
-            path += f".{path_part(part)}" if path else path_part(part)
-    return path or "(document)"
 
 
 def load_journey(file: str | Path) -> Journey:
@@ -162,30 +146,7 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
         if question.id in questions:
             yield f"{at}.id", f"duplicate question id {question.id!r}"
         questions.setdefault(question.id, question)
-        if question.is_choice and not question.options:
-            yield f"{at}.options", "a choice question needs at least one option"
-        if not question.is_choice and question.options:
-            yield f"{at}.options", "a free-text question cannot have options"
-        if question.plan == "days" and any(o.days is None for o in question.options):
-            yield f"{at}.options", "every option of a plan: days question needs days"
-        if question.plan == "time" and any(o.time is None for o in question.options):
-            yield f"{at}.options", "every option of a plan: time question needs a time"
-        if question.plan == "timezone" and any(o.timezone is None for o in question.options):
-            yield f"{at}.options", "every option of a plan: timezone question needs a timezone"
-        if question.plan and not question.is_choice:
-            yield f"{at}.plan", "only a choice question can set the study plan"
-        if question.min_length > question.max_length:
-            yield f"{at}.min_length", "min_length is larger than max_length"
-        shown = len(plain_text(question.text))
-        if not question.is_choice and shown + question.max_length > ANSWERED_ROOM:
-            # the question's message is edited to show the answer under it
-            both = f"with the question's {shown} characters, an answer of {question.max_length}"
-            yield f"{at}.max_length", f"{both} would not fit in one Telegram message: keep both under {ANSWERED_ROOM}"
-        seen_options: set[str] = set()
-        for o, option in enumerate(question.options):
-            if option.id in seen_options:
-                yield f"{at}.options[{o}].id", f"duplicate option id {option.id!r}"
-            seen_options.add(option.id)
+        yield from question_issues(question, at)
 
     all_steps = [
         (s, f"stages[{si}].steps[{i}]") for si, stage in enumerate(spec.stages) for i, s in enumerate(stage.steps)
@@ -252,6 +213,9 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
             yield f"{at}.when.after_step", f"unknown step {trigger.after_step!r}"
         if trigger.after_stage is not None and trigger.after_stage not in stage_ids:
             yield f"{at}.when.after_stage", f"unknown stage {trigger.after_stage!r}"
+
+    yield from checkin_issues(spec, questions)
+    yield from offer_issues(spec, step_ids, stage_ids)
 
 
 JOURNEY_SUFFIXES = (".yaml", ".yml")

@@ -5,8 +5,8 @@ Parsing checks shapes and unknown keys; `references.py` then checks that ids poi
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from datetime import time as Time
-from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -236,6 +236,123 @@ class Reward(Strict):
     from_curator: bool = False
 
 
+# --- after the course: offers and outcome check-ins (journeys/offers.py, journeys/checkins.py decide on them) ---
+
+MAX_STARS = 10_000  # Telegram's ceiling for one Stars payment
+_MOMENT_FORM = "write it with its offset, e.g. 2026-12-31T23:59:00+03:00"
+
+
+def _aware_moment(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date and time: {_MOMENT_FORM}") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} has no UTC offset: {_MOMENT_FORM}")
+        return value
+    if isinstance(value, date):  # a bare date leaves open which midnight, in which zone
+        raise ValueError(f"{value.isoformat()} is a date without a time: {_MOMENT_FORM}")
+    raise ValueError(f"expected a date and time, not {type(value).__name__}: {_MOMENT_FORM}")
+
+
+Moment = Annotated[datetime, BeforeValidator(_aware_moment)]
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+
+
+class GrantKind(StrEnum):
+    JOURNEY = "journey"  # an enrollment in another journey of the catalog
+    MENTOR = "mentor_days"
+    FILE = "file"
+    LINK = "link"
+    CLUB = "club"
+
+
+class OfferGrant(Strict):
+    """What buying gives: exactly one of these (the loader checks)."""
+
+    journey: Identifier | None = None
+    mentor_days: int | None = Field(default=None, ge=1, le=366)
+    file: str | None = None  # sent after purchase: an https address or file:path, like Media
+    link: Link | None = None
+    club: Literal[True] | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _reachable(cls, value: str | None) -> str | None:
+        return value if value is None or (value.startswith("file:") and len(value) > 5) else _web_url(value)
+
+    @property
+    def kinds(self) -> tuple[GrantKind, ...]:
+        # each kind's value is the name of its key here
+        return tuple(kind for kind in GrantKind if getattr(self, kind.value) is not None)
+
+    @property
+    def kind(self) -> GrantKind:
+        return self.kinds[0]
+
+
+class OfferPrice(Strict):
+    stars: int | None = Field(default=None, ge=1, le=MAX_STARS)
+    checkout_url: WebUrl | None = None  # the school's own checkout page
+
+    @field_validator("checkout_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("a checkout page must be https://: students type card details there")
+        return value
+
+
+class OfferTrigger(Strict):
+    after_step: str | None = None
+    after_stage: str | None = None
+    at_percent: int | None = Field(default=None, ge=1, le=100)
+    on_completion: Literal[True] | None = None
+    days_after_completion: Duration | None = None
+    on_answer: dict[str, tuple[str, ...]] | None = Field(default=None, min_length=1)  # survey or check-in answers
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(name for name in OfferTrigger.model_fields if getattr(self, name) is not None)
+
+
+class OfferButtons(Strict):
+    """Button texts; each one left out comes from the bot's translations."""
+
+    buy: str | None = Field(default=None, min_length=1, max_length=64)  # pay in Stars
+    checkout: str | None = Field(default=None, min_length=1, max_length=64)  # the school's checkout page
+    lead: str | None = Field(default=None, min_length=1, max_length=64)  # talk to a curator
+    dismiss: str | None = Field(default=None, min_length=1, max_length=64)  # "not now": never shown again
+
+
+class Offer(Strict):
+    id: Identifier
+    text: HtmlText = Field(min_length=1, max_length=3000)
+    media: Media | None = None
+    link: Link | None = None
+    grants: OfferGrant | None = None  # a lead may leave it out ("book a free consultation")
+    price: OfferPrice | None = None
+    lead: bool = False  # a sales lead for the curators instead of a sale
+    when: OfferTrigger
+    tracks: tuple[Identifier, ...] | None = Field(default=None, min_length=1)  # only these tracks
+    deadline: Moment | None = None  # neither shown nor sold from this moment on
+    deadline_reminder: PositiveDuration | None = None  # one reminder this long before the deadline
+    reminder_text: HtmlText | None = Field(default=None, max_length=1000)
+    holdout_percent: int = Field(default=0, ge=0, le=100)  # a stable share of enrollments never sees it
+    buttons: OfferButtons = OfferButtons()
+
+
+class Checkin(Strict):
+    """Outcome questions some time after completion; answers are stored with the survey's."""
+
+    id: Identifier
+    after: PositiveDuration  # after completion
+    intro: HtmlText | None = Field(default=None, max_length=1000)
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+
 class Schedule(Strict):
     quiet_hours: str | None = Field(default="22:00-09:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     weekly_cap: int | None = Field(default=3, ge=1, le=100)  # proactive messages a week per student, rewards excepted
@@ -289,3 +406,5 @@ class JourneySpec(Strict):
     stall: Stall = Stall()
     nudges: tuple[Nudge, ...] = ()
     rewards: tuple[Reward, ...] = ()
+    offers: tuple[Offer, ...] = ()
+    checkins: tuple[Checkin, ...] = ()
