@@ -56,6 +56,15 @@ class StartListener(Protocol):
     async def on_start(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None: ...
 
 
+class BindListener(Protocol):
+    """Told when an LMS identity is bound to the student who opened its start link, once the student's enrollment
+    exists, inside the same transaction (the identity is locked)."""
+
+    async def on_bound(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, identity: ExternalIdentity, now: datetime
+    ) -> None: ...
+
+
 def language_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "ru"
 
@@ -70,6 +79,7 @@ class StudentPath:
         *,
         progress_listeners: Sequence[ProgressListener] = (),
         start_listeners: Sequence[StartListener] = (),
+        bind_listeners: Sequence[BindListener] = (),
     ) -> None:
         self._uow = uow_factory
         self.journey = journey
@@ -77,6 +87,7 @@ class StudentPath:
         self.tz = tz
         self.progress_listeners = list(progress_listeners)
         self.start_listeners = list(start_listeners)
+        self.bind_listeners = list(bind_listeners)
 
     # --- use cases -------------------------------------------------------------------------------
 
@@ -85,12 +96,18 @@ class StudentPath:
             now = self.clock.now()
             student = await self._touch(uow, person, now)
             decisions: list[Decision] = []
+            bound = None
             if payload:
-                decisions += await self._bind(uow, student, payload, now)
+                bound = await self._bind(uow, student, payload, now)
+                if isinstance(bound, Notice):
+                    decisions.append(bound)
             enrollment = await uow.enrollments.current(student.id, self.journey.id)
             if enrollment is None:
                 enrollment = await self._enroll(uow, student, now)
                 decisions.append(Welcome(self.journey.spec.welcome, self.journey.spec.survey.intro))
+            if isinstance(bound, ExternalIdentity):
+                for listener in self.bind_listeners:
+                    await listener.on_bound(uow, student, enrollment, bound, now)
             decisions += await self._resume(uow, enrollment, now)
             await uow.commit()
             return decisions
@@ -260,19 +277,24 @@ class StudentPath:
             await self.apply_lms_progress(uow, identity)
         return enrollment
 
-    async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> list[Decision]:
+    async def _bind(
+        self, uow: UnitOfWork, student: Student, code: str, now: datetime
+    ) -> Notice | ExternalIdentity | None:
+        """The identity this start code binds now (the bind listeners are told once the enrollment exists), a
+        notice when the code is unknown or someone else's, None when it was already this student's."""
         identity = await uow.identities.by_code(code, for_update=True)
         if identity is None:
-            return [Notice(NoticeKey.LINK_UNKNOWN)]
+            return Notice(NoticeKey.LINK_UNKNOWN)
         if identity.student_id not in (None, student.id):
-            return [Notice(NoticeKey.LINK_USED)]
-        if identity.student_id is None:
-            identity.student_id = student.id
-            identity.bound_at = now
-            uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
-            await uow.session.flush()
-            await self.apply_lms_progress(uow, identity)
-        return []
+            return Notice(NoticeKey.LINK_USED)
+        if identity.student_id is not None:
+            return None
+        identity.student_id = student.id
+        identity.bound_at = now
+        uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
+        await uow.session.flush()
+        await self.apply_lms_progress(uow, identity)
+        return identity
 
     async def _record_answer(
         self, uow: UnitOfWork, enrollment: Enrollment, answer: rules.Answer, now: datetime
