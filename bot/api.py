@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -156,6 +156,8 @@ class IntegrationApi:
             )
             identity = await uow.identities.by_external_id(data.external_id, journey.id)
             assert identity is not None
+            if not identity.name:  # created by a payment that came first (bot/checkout_api.py)
+                identity.name = data.name
             await uow.commit()
         answer = {
             "external_id": identity.external_id,
@@ -224,14 +226,19 @@ class IntegrationApi:
         return web.json_response({"status": "ok"})
 
 
-def setup_api(web_app: web.Application, deps: ApiDeps) -> None:
-    """Mounts /api/v1 (signed) and /healthz on the bot's HTTP application."""
+def setup_api(
+    web_app: web.Application, deps: ApiDeps, *, more: Sequence[Callable[[web.Application], None]] = ()
+) -> None:
+    """Mounts /api/v1 (signed) and /healthz on the bot's HTTP application; `more` add their own routes to
+    /api/v1 (the checkout API), signed the same way."""
     api = IntegrationApi(deps)
     web_app.middlewares.append(json_errors)
     web_app.router.add_get("/healthz", api.healthz)
     v1 = web.Application(middlewares=[api.signed])
     v1.router.add_post("/enrollments", api.enroll)
     v1.router.add_post("/events", api.event)
+    for register in more:
+        register(v1)
     web_app.add_subapp("/api/v1", v1)
     if not deps.api_secret:
         log.warning("API_SECRET is not set: the integration API (/api/v1) answers 503")

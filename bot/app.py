@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from bot.api import ApiDeps, setup_api
 from bot.broadcasts import BroadcastService
+from bot.checkout_api import CheckoutApi
 from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory, update_slots
 from bot.db.health import DatabaseHealth
@@ -29,6 +30,8 @@ from bot.jobs import wire_jobs
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.limiter import BulkLimiter
 from bot.outbox.sender import OutboxSender
+from bot.revenue import Ledger, StaffRefunds, StudentTokens
+from bot.revenue.products import products_of
 from bot.scheduler import Ticker
 from bot.services.courses import Courses
 from bot.services.engagement import Engagement
@@ -126,6 +129,11 @@ class App:
             paid=settings.allow_paid_broadcast,
             progress_seconds=settings.broadcast_progress_seconds,
         )
+        # the ledger: the products it accepts, purchases kept for LMS students applied when they bind
+        self.ledger = Ledger(self.clock, self.catalog.ids, products_of(self.catalog))
+        self.path.bind_listeners.append(self.ledger)
+        self.tokens = StudentTokens(settings.api_secret) if settings.api_secret else None
+        self.refunds = StaffRefunds(self.uow, self.ledger, self.bot, self.clock)
         wire_jobs(self.ticker, self.sender, engagement=self.engagement, desk=self.desk, broadcasts=self.broadcasts)
         self.dispatcher = self._dispatcher()
 
@@ -137,6 +145,7 @@ class App:
             clock=self.clock,
             desk=self.desk,
             broadcasts=self.broadcasts,
+            refunds=self.refunds,
             staff=self.staff,
             uow_factory=self.uow,
             health=self.health,
@@ -196,7 +205,8 @@ class App:
             ping_database=self.ping_database,
             api_secret=self.settings.api_secret,
         )
-        setup_api(app, deps)
+        checkout = CheckoutApi(self.uow, self.clock, self.ledger, self.tokens, self.journey.id)
+        setup_api(app, deps, more=[checkout.register])
         if self.settings.webhook_url:
             WebhookHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
                 app, path=webhook_path(self.settings.webhook_url)

@@ -133,6 +133,48 @@ async def _staff(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refund(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not settings.bot_token:
+        return _fail(["BOT_TOKEN: required to refund (Stars are refunded through Telegram)"])
+    return asyncio.run(_refund(settings, args))
+
+
+async def _refund(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import App, NotMigrated
+    from bot.revenue.money import format_amount
+    from bot.revenue.refunds import AlreadyRefunded, NoSuchPayment, RefundRecorded, TelegramRefused, WhichSource
+    from journeys.purchases import PaymentSource
+
+    app = App(settings)  # the same ledger and listeners as the running bot: the refund revokes the grant
+    try:
+        await app.check_database()
+        source = PaymentSource(args.source) if args.source else None
+        outcome = await app.refunds.refund(args.payment_id, source=source, actor_id=None)
+    except NotMigrated as exc:
+        return _fail([f"journeybot: {exc}"], 1)
+    finally:
+        await app.close()
+    match outcome:
+        case RefundRecorded(charge=charge, through_telegram=through_telegram):
+            amount = format_amount(charge.amount, charge.currency)
+            how = "through Telegram" if through_telegram else "recorded only: the school returns the money itself"
+            print(
+                f"refunded {charge.source.value} payment {charge.payment_id}: {amount} for {charge.product_id} ({how})"
+            )
+            return 0
+        case NoSuchPayment():
+            return _fail([f"journeybot: no payment {args.payment_id!r} in the ledger; nothing changed"], 1)
+        case WhichSource():
+            return _fail([f"journeybot: both a stars and a school payment have id {args.payment_id!r}: add --source"])
+        case AlreadyRefunded():
+            return _fail([f"journeybot: payment {args.payment_id!r} is already refunded; nothing changed"], 1)
+        case TelegramRefused(reason=reason):
+            return _fail([f"journeybot: Telegram refused the refund: {reason}; nothing recorded"], 1)
+        case _:
+            return _fail(["journeybot: Telegram did not answer; nothing recorded, try again later"], 1)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -174,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_parser("list", help="list staff")
     for sub in (add, remove, staff.choices["list"]):
         sub.set_defaults(func=cmd_staff)
+    refund = commands.add_parser("refund", help="refund a purchase: Stars through Telegram, school ones recorded")
+    refund.add_argument("payment_id", help="telegram_payment_charge_id, or the school's payment_id")
+    refund.add_argument("--source", choices=["stars", "school"], default=None)
+    refund.set_defaults(func=cmd_refund)
     demo = commands.add_parser("demo", help="offline demo: the real bot against a Telegram stand-in")
     demo.add_argument("--speed", type=float, default=None, help="journey clock speed through quiet days")
     demo.add_argument("--journey", default=None, help="journey file (default: the shipped one)")

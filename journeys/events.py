@@ -41,3 +41,6 @@ class EventType(StrEnum):
     # reachability, from Telegram's my_chat_member
     BOT_BLOCKED = "bot_blocked"
     BOT_UNBLOCKED = "bot_unblocked"
+    # the ledger (bot/revenue/): money in, money back
+    PURCHASED = "purchased"
+    REFUNDED = "refunded"

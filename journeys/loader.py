@@ -260,6 +260,13 @@ def check_catalog(loaded: Sequence[tuple[str, Journey]]) -> list[JourneyIssue]:
             clash = f"journey id {journey.id!r} is also the id of {first_file[journey.id]}"
             issues.append(JourneyIssue(name, "id", clash))
         first_file.setdefault(journey.id, name)
+    offer_file: dict[str, str] = {}
+    for name, journey in loaded:
+        for o, offer in enumerate(journey.spec.offers):
+            if offer.id in offer_file and offer_file[offer.id] != name:
+                clash = f"offer id {offer.id!r} is also an offer of {offer_file[offer.id]}: payments name offers by id"
+                issues.append(JourneyIssue(name, f"offers[{o}].id", clash))
+            offer_file.setdefault(offer.id, name)
     for name, journey in loaded:
         for path, journey_id in references(journey):
             if journey_id not in first_file:

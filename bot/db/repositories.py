@@ -14,6 +14,7 @@ from bot.db.models import (
     Event,
     ExternalIdentity,
     LmsEvent,
+    Purchase,
     StaffMember,
     StepCompletion,
     Student,
@@ -21,6 +22,7 @@ from bot.db.models import (
 from bot.db.upsert import insert_ignore
 from journeys.events import EventType
 from journeys.journey import EnrollmentStatus
+from journeys.purchases import PaymentSource
 
 
 class StudentRepository:
@@ -240,3 +242,67 @@ class AuditLog:
         self, action: AuditAction, at: datetime, *, actor_id: int | None, target: str | None = None, **data: Any
     ) -> None:
         self.session.add(AuditEntry(action=action, at=at, actor_id=actor_id, target=target, data=data))
+
+
+class PurchaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_once(self, values: dict[str, Any]) -> bool:
+        """Inserts the purchase unless its (source, payment_id) is recorded; True when this call inserted it."""
+        return await insert_ignore(
+            self.session,
+            Purchase.__table__,  # type: ignore[arg-type]
+            values,
+            key=["source", "payment_id"],
+        )
+
+    async def by_payment_id(
+        self, source: PaymentSource, payment_id: str, *, for_update: bool = False
+    ) -> Purchase | None:
+        query = select(Purchase).where(Purchase.source == source, Purchase.payment_id == payment_id)
+        if for_update:
+            query = query.with_for_update()
+        # populate_existing: a row this session loaded before the other transaction changed it is read anew
+        return await self.session.scalar(query.execution_options(populate_existing=True))
+
+    async def with_payment_id(self, payment_id: str) -> list[Purchase]:
+        """The purchases of any source with this id (an admin may not say which source a charge id is from)."""
+        rows = await self.session.scalars(
+            select(Purchase).where(Purchase.payment_id == payment_id).order_by(Purchase.source)
+        )
+        return list(rows)
+
+    async def by_refund_id(self, source: PaymentSource, refund_id: str) -> Purchase | None:
+        return await self.session.scalar(
+            select(Purchase).where(Purchase.source == source, Purchase.refund_id == refund_id)
+        )
+
+    async def of_student(self, student_id: int) -> list[Purchase]:
+        rows = await self.session.scalars(
+            select(Purchase).where(Purchase.student_id == student_id).order_by(Purchase.paid_at, Purchase.id)
+        )
+        return list(rows)
+
+    async def waiting_for(self, identity_id: int) -> list[Purchase]:
+        """The purchases kept for an LMS identity that had no student yet, oldest first."""
+        rows = await self.session.scalars(
+            select(Purchase)
+            .where(Purchase.identity_id == identity_id, Purchase.applied_at.is_(None), Purchase.student_id.is_(None))
+            .order_by(Purchase.id)
+            .with_for_update()
+        )
+        return list(rows)
+
+    async def paid_by(self, student_ids: Collection[int] | None = None) -> list[tuple[int, str, int]]:
+        """(student, currency, amount) summed over the purchases not refunded: lifetime value in minor units."""
+        query = (
+            select(Purchase.student_id, Purchase.currency, func.sum(Purchase.amount))
+            .where(Purchase.student_id.is_not(None), Purchase.refunded_at.is_(None))
+            .group_by(Purchase.student_id, Purchase.currency)
+            .order_by(Purchase.student_id, Purchase.currency)
+        )
+        if student_ids is not None:
+            query = query.where(Purchase.student_id.in_(student_ids))
+        rows = await self.session.execute(query)
+        return [(int(student or 0), str(currency), int(total or 0)) for student, currency, total in rows.all()]

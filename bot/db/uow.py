@@ -10,6 +10,7 @@ from bot.db.repositories import (
     EnrollmentRepository,
     EventLog,
     IdentityRepository,
+    PurchaseRepository,
     StaffRepository,
     StudentRepository,
 )
@@ -27,6 +28,7 @@ class UnitOfWork:
         self.identities = IdentityRepository(self.session)
         self.staff = StaffRepository(self.session)
         self.audit = AuditLog(self.session)
+        self.purchases = PurchaseRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,7 +1,7 @@
 from aiogram import Router
 
 from bot.broadcasts import wizard
-from bot.handlers import courses, curator, fallback, help, relay, staff, start, steps, survey
+from bot.handlers import courses, curator, fallback, help, refund, relay, staff, start, steps, survey
 
 
 def student_routers() -> list[Router]:
@@ -11,7 +11,7 @@ def student_routers() -> list[Router]:
 
 def staff_routers(curator_chat_id: int | None) -> list[Router]:
     # before the student routers: their fallback answers every button nobody else handled
-    routers = [staff.build_router(), wizard.build_router()]
+    routers = [staff.build_router(), refund.build_router(), wizard.build_router()]
     if curator_chat_id is not None:
         routers.append(curator.build_router(curator_chat_id))
     return routers

@@ -13,6 +13,7 @@ class Permission(StrEnum):
     BROADCAST = "broadcast"
     CURATE = "curate"
     VIEW_METRICS = "view_metrics"
+    REFUND = "refund"  # admins only
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -65,6 +65,15 @@ class StartListener(Protocol):
     async def on_start(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None: ...
 
 
+class BindListener(Protocol):
+    """Told when an LMS identity is bound to the student who opened its start link, once the student's enrollment
+    exists, inside the same transaction (the identity is locked)."""
+
+    async def on_bound(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, identity: ExternalIdentity, now: datetime
+    ) -> None: ...
+
+
 def language_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "ru"
 
@@ -88,6 +97,7 @@ class StudentPath:
         *,
         progress_listeners: Sequence[ProgressListener] = (),
         start_listeners: Sequence[StartListener] = (),
+        bind_listeners: Sequence[BindListener] = (),
     ) -> None:
         self._uow = uow_factory
         self.catalog = catalog
@@ -95,6 +105,7 @@ class StudentPath:
         self.tz = tz
         self.progress_listeners = list(progress_listeners)
         self.start_listeners = list(start_listeners)
+        self.bind_listeners = list(bind_listeners)
 
     # --- use cases -------------------------------------------------------------------------------
 
@@ -107,18 +118,19 @@ class StudentPath:
             decisions: list[Decision] = []
             target: Journey | None = None
             granted = False  # an LMS start link enrolls in its journey whether or not it is open to anyone
+            bound: ExternalIdentity | None = None
             if payload and (course := course_link_target(payload)) is not None:
                 target = self.catalog.get(course)
                 if target is None:
                     decisions.append(Notice(NoticeKey.COURSE_UNKNOWN))
             elif payload:
-                bound = await self._bind(uow, student, payload, now)
-                if isinstance(bound, Notice):
-                    decisions.append(bound)
+                binding = await self._bind(uow, student, payload, now)
+                if isinstance(binding, Notice):
+                    decisions.append(binding)
                 else:
-                    target, granted = bound, True
+                    (target, bound), granted = binding, True
             if target is not None:
-                decisions += await self._open(uow, student, target, now, granted=granted)
+                decisions += await self._open(uow, student, target, now, granted=granted, bound=bound)
             else:
                 decisions += await self._start_current(uow, student, now)
             await uow.commit()
@@ -147,18 +159,30 @@ class StudentPath:
         return await self._open(uow, student, courses[0], now)
 
     async def _open(
-        self, uow: UnitOfWork, student: Student, journey: Journey, now: datetime, *, granted: bool = False
+        self,
+        uow: UnitOfWork,
+        student: Student,
+        journey: Journey,
+        now: datetime,
+        *,
+        granted: bool = False,
+        bound: ExternalIdentity | None = None,
     ) -> list[Decision]:
         """Makes `journey` the student's current course: resumes their enrollment in it, or enrolls them when it
-        is open to anyone (or `granted`: the school's LMS link), or says it comes with a purchase."""
+        is open to anyone (or `granted`: the school's LMS link, whose identity was `bound` just now), or says it
+        comes with a purchase."""
         enrollment = await uow.enrollments.current(student.id, journey.id)
         if enrollment is None and not granted and journey.spec.access is not Access.OPEN:
             return [CourseLocked(course_card(journey))]
         student.current_journey_id = journey.id
-        if enrollment is not None:
-            return await self._resume(uow, enrollment, now)
-        enrollment = await self.enroll(uow, student, journey, now)
-        return [Welcome(journey.spec.welcome, journey.spec.survey.intro), *await self._resume(uow, enrollment, now)]
+        decisions: list[Decision] = []
+        if enrollment is None:
+            enrollment = await self.enroll(uow, student, journey, now)
+            decisions.append(Welcome(journey.spec.welcome, journey.spec.survey.intro))
+        if bound is not None:
+            for listener in self.bind_listeners:
+                await listener.on_bound(uow, student, enrollment, bound, now)
+        return decisions + await self._resume(uow, enrollment, now)
 
     async def choose(self, person: Person, enrollment_id: int, index: int, option: int) -> list[Decision]:
         return await self._press_answer(person, enrollment_id, index, option)
@@ -358,8 +382,11 @@ class StudentPath:
                 await self.apply_lms_progress(uow, identity)
         return enrollment
 
-    async def _bind(self, uow: UnitOfWork, student: Student, code: str, now: datetime) -> Journey | Notice:
-        """An LMS start code: the identity is bound to this student; the journey it enrolls in comes back."""
+    async def _bind(
+        self, uow: UnitOfWork, student: Student, code: str, now: datetime
+    ) -> tuple[Journey, ExternalIdentity | None] | Notice:
+        """An LMS start code: the journey it enrolls in, and the identity if this code binds it now (the bind
+        listeners are told once the enrollment exists); a notice when the code is unknown or someone else's."""
         identity = await uow.identities.by_code(code, for_update=True)
         if identity is None:
             return Notice(NoticeKey.LINK_UNKNOWN)
@@ -368,13 +395,14 @@ class StudentPath:
         journey = self.catalog.get(identity.journey_id)
         if journey is None:
             return Notice(NoticeKey.COURSE_UNKNOWN)
-        if identity.student_id is None:
-            identity.student_id = student.id
-            identity.bound_at = now
-            uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
-            await uow.session.flush()
-            await self.apply_lms_progress(uow, identity)
-        return journey
+        if identity.student_id is not None:
+            return journey, None
+        identity.student_id = student.id
+        identity.bound_at = now
+        uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
+        await uow.session.flush()
+        await self.apply_lms_progress(uow, identity)
+        return journey, identity
 
     async def _record_answer(
         self, uow: UnitOfWork, enrollment: Enrollment, answer: rules.Answer, now: datetime
