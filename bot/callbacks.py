@@ -5,6 +5,7 @@ number is bounded here to what the column it is looked up in holds. A forged val
 handler matches, and the fallback answers the press as out of date instead of the database refusing it.
 """
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -29,6 +30,9 @@ Action = Annotated[str, Field(min_length=1, max_length=16)]
 
 JourneyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 """A journey id as journey files write them; the handler checks that the catalog has it."""
+
+FileId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+"""An id of a journey file's lists (an offer, a check-in), as journey files write them."""
 
 
 class Answer(CallbackData, prefix="a"):
@@ -65,3 +69,17 @@ class SwitchCourse(CallbackData, prefix="cs"):
     """/courses: make this enrollment the current one."""
 
     enrollment: RowId
+
+
+class OfferAction(StrEnum):
+    BUY = "b"  # pay in Telegram Stars: the bot sends the invoice
+    DISMISS = "d"  # "Not now": never shown again
+    LEAD = "l"  # "talk to a curator": a sales lead in the curator desk
+
+
+class OfferPress(CallbackData, prefix="of"):
+    """A button under an offer (Learn more and the school's checkout are URL buttons)."""
+
+    enrollment: RowId
+    offer: FileId
+    act: OfferAction

@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 
 from journeys.journey import Journey
-from journeys.spec import Access
+from journeys.spec import Access, Offer
 
 
 class Catalog:
@@ -46,6 +46,14 @@ class Catalog:
     def open(self) -> tuple[Journey, ...]:
         """The journeys anyone may start by themselves (the others are granted by a purchase or the LMS)."""
         return tuple(j for j in self._journeys if j.spec.access is Access.OPEN)
+
+    def offer(self, offer_id: str) -> tuple[Journey, Offer] | None:
+        """The offer with this id and its journey (offer ids are unique across the catalog: payments name them)."""
+        for journey in self._journeys:
+            for offer in journey.spec.offers:
+                if offer.id == offer_id:
+                    return journey, offer
+        return None
 
     def next_of(self, journey_id: str) -> Journey | None:
         """The next stage after this journey, if its file names one."""

@@ -1,63 +1,21 @@
-"""Tables. Times are stored timezone-aware (UTC); JSON columns hold survey answers and event data."""
+"""Tables. Times are stored timezone-aware (UTC); JSON columns hold survey answers and event data.
 
-from datetime import UTC, date, datetime
+The revenue tables live in revenue_models.py and are importable from here too, like Base.
+"""
+
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    Enum,
-    ForeignKey,
-    Index,
-    MetaData,
-    String,
-    TypeDecorator,
-    UniqueConstraint,
-    text,
-)
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.db.base import NAMING_CONVENTION, Base, UTCDateTime
+from bot.db.revenue_models import Checkout, Purchase
 from bot.telegram_failure import TelegramFailure
 from journeys.journey import EnrollmentStatus
-from journeys.purchases import PaymentSource
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend: SQLite would otherwise hand back naive ones."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware one (the clock gives UTC)")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it at class creation
-        datetime: UTCDateTime(),
-        dict[str, Any]: JSON,
-    }
+__all__ = ["NAMING_CONVENTION", "Base", "Checkout", "Purchase", "UTCDateTime"]  # the rest are defined here
 
 
 class Student(Base):
@@ -175,49 +133,6 @@ class LmsEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
-
-
-class Purchase(Base):
-    """The ledger: one row per payment (Stars or the school's), kept once per source and payment id.
-
-    A school payment for an LMS student who has not opened their start link yet waits with `identity_id` only;
-    `applied_at` is set once the student is known and the purchase listeners granted what was bought.
-    A refund marks the row (the money back, the grant revoked); a renewal is a new row with its own period.
-    """
-
-    __tablename__ = "purchases"
-    __table_args__ = (
-        UniqueConstraint("source", "payment_id"),
-        UniqueConstraint("source", "refund_id"),
-        Index("ix_purchases_student_paid", "student_id", "paid_at"),
-        Index("ix_purchases_product_paid", "product_id", "paid_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[PaymentSource] = mapped_column(
-        Enum(PaymentSource, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
-    )
-    payment_id: Mapped[str] = mapped_column(String(128))  # telegram_payment_charge_id or the school's payment_id
-    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"))
-    identity_id: Mapped[int | None] = mapped_column(
-        ForeignKey("external_identities.id", ondelete="SET NULL"), index=True
-    )
-    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
-    product_id: Mapped[str] = mapped_column(String(64))
-    offer_id: Mapped[str | None] = mapped_column(String(64))  # the offer the checkout link came from
-    amount: Mapped[int] = mapped_column(BigInteger)  # minor units of `currency`; never a float
-    currency: Mapped[str] = mapped_column(String(3))  # ISO 4217, or XTR for Telegram Stars
-    paid_at: Mapped[datetime]
-    period_start: Mapped[datetime | None]
-    period_end: Mapped[datetime | None]
-    installment: Mapped[int | None]  # 2 of 3: this payment's number in the plan
-    installments: Mapped[int | None]
-    # paid in full with this payment (one-off, or the plan's last installment): "reached the last payment"
-    completes_plan: Mapped[bool] = mapped_column(default=True)
-    recorded_at: Mapped[datetime]
-    applied_at: Mapped[datetime | None]
-    refund_id: Mapped[str | None] = mapped_column(String(128))
-    refunded_at: Mapped[datetime | None]
 
 
 class OutboxStatus(StrEnum):

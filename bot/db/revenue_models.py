@@ -1,0 +1,70 @@
+"""The revenue tables: the ledger of payments, and the checkouts (invoices) that lead to Stars payments."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base
+from journeys.purchases import PaymentSource
+
+
+class Purchase(Base):
+    """The ledger: one row per payment (Stars or the school's), kept once per source and payment id.
+
+    A school payment for an LMS student who has not opened their start link yet waits with `identity_id` only;
+    `applied_at` is set once the student is known and the purchase listeners granted what was bought.
+    A refund marks the row (the money back, the grant revoked); a renewal is a new row with its own period.
+    """
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        UniqueConstraint("source", "payment_id"),
+        UniqueConstraint("source", "refund_id"),
+        Index("ix_purchases_student_paid", "student_id", "paid_at"),
+        Index("ix_purchases_product_paid", "product_id", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[PaymentSource] = mapped_column(
+        Enum(PaymentSource, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+    )
+    payment_id: Mapped[str] = mapped_column(String(128))  # telegram_payment_charge_id or the school's payment_id
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"))
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("external_identities.id", ondelete="SET NULL"), index=True
+    )
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
+    product_id: Mapped[str] = mapped_column(String(64))
+    offer_id: Mapped[str | None] = mapped_column(String(64))  # the offer the checkout link came from
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units of `currency`; never a float
+    currency: Mapped[str] = mapped_column(String(3))  # ISO 4217, or XTR for Telegram Stars
+    paid_at: Mapped[datetime]
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    installment: Mapped[int | None]  # 2 of 3: this payment's number in the plan
+    installments: Mapped[int | None]
+    # paid in full with this payment (one-off, or the plan's last installment): "reached the last payment"
+    completes_plan: Mapped[bool] = mapped_column(default=True)
+    recorded_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    refund_id: Mapped[str | None] = mapped_column(String(128))
+    refunded_at: Mapped[datetime | None]
+
+
+class Checkout(Base):
+    """One attempt to pay in Telegram Stars: the invoice's payload names it (bot/revenue/invoices.py), so the
+    pre-checkout query and the payment find what was offered to whom, at which price."""
+
+    __tablename__ = "checkouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
+    offer_id: Mapped[str | None] = mapped_column(String(64))  # None: a product bought outside an offer (/club)
+    product_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(BigInteger)  # in Stars, as invoiced: a changed price is refused
+    currency: Mapped[str] = mapped_column(String(3), default="XTR")
+    subscription: Mapped[bool] = mapped_column(default=False)  # a 30-day Stars subscription (createInvoiceLink)
+    created_at: Mapped[datetime]
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id", ondelete="SET NULL"))
