@@ -52,7 +52,8 @@ def sqlite_url(path: Path) -> str:
 def test_validate_checks_a_catalog_across_its_files(tmp_path: Path) -> None:
     copy = tmp_path / "copy.yaml"
     copy.write_text((JOURNEYS / "online_store.ru.yaml").read_text())
-    assert journeybot(tmp_path, "journey", "validate", "--catalog", str(JOURNEYS)).returncode == 0
+    shipped = [str(JOURNEYS / "online_store.ru.yaml"), str(JOURNEYS / "online_store_growth.ru.yaml")]
+    assert journeybot(tmp_path, "journey", "validate", "--catalog", *shipped).returncode == 0
     alone = journeybot(tmp_path, "journey", "validate", "--catalog", str(JOURNEYS / "online_store.ru.yaml"), str(copy))
     assert alone.returncode == 2
     assert alone.stderr.splitlines() == [
