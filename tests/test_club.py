@@ -330,5 +330,9 @@ async def test_a_payment_through_the_schools_api_grants_access_with_its_period(
         await api.app.ticker.tick()
         while await api.app.sender.drain_once():
             pass
-        [invite] = [m for m in standin.messages_in(ALICE) if m.button("Join the club")]
-        assert invite.button("Join the club")["url"].startswith("https://t.me/+")  # type: ignore[index]
+        async with api.app.uow() as uow:
+            link = await uow.session.scalar(select(ClubMembership.invite_link))
+        assert link is not None and link.startswith("https://t.me/+")
+        # Ann came by the LMS in the default language, Russian
+        [invite] = [m for m in standin.messages_in(ALICE) if m.button("Вступить в клуб")]
+        assert invite.button("Вступить в клуб") == {"text": "Вступить в клуб", "url": link}
