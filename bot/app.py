@@ -19,12 +19,13 @@ from sqlalchemy import text
 from bot.api import ApiDeps, setup_api
 from bot.broadcasts import BroadcastService
 from bot.checkout_api import CheckoutApi
+from bot.club import Club
 from bot.curator import CuratorDesk
 from bot.db.engine import create_engine, create_session_factory, update_slots
 from bot.db.health import DatabaseHealth
 from bot.db.migrations import is_up_to_date
 from bot.db.uow import UnitOfWorkFactory
-from bot.handlers import errors, membership, staff_routers, student_routers
+from bot.handlers import club_routers, errors, membership, staff_routers, student_routers
 from bot.i18n import Translations
 from bot.jobs import wire_jobs
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
@@ -134,7 +135,19 @@ class App:
         self.path.bind_listeners.append(self.ledger)
         self.tokens = StudentTokens(settings.api_secret) if settings.api_secret else None
         self.refunds = StaffRefunds(self.uow, self.ledger, self.bot, self.clock)
-        wire_jobs(self.ticker, self.sender, engagement=self.engagement, desk=self.desk, broadcasts=self.broadcasts)
+        # the graduate club: granted and revoked by the ledger, in the purchase's own transaction
+        self.club = Club(settings, self.uow, self.bot, self.catalog, self.translations, self.clock)
+        if self.club.enabled:
+            self.ledger.purchase_listeners.append(self.club.access)
+            self.ledger.refund_listeners.append(self.club.access)
+        wire_jobs(
+            self.ticker,
+            self.sender,
+            engagement=self.engagement,
+            desk=self.desk,
+            broadcasts=self.broadcasts,
+            club=self.club,
+        )
         self.dispatcher = self._dispatcher()
 
     def _dispatcher(self) -> Dispatcher:
@@ -146,6 +159,7 @@ class App:
             desk=self.desk,
             broadcasts=self.broadcasts,
             refunds=self.refunds,
+            club=self.club,
             staff=self.staff,
             uow_factory=self.uow,
             health=self.health,
@@ -158,7 +172,7 @@ class App:
         language = LanguageMiddleware(self.translations)
         dp.message.middleware(language)
         dp.callback_query.middleware(language)
-        dp.include_routers(errors.build_router(), membership.build_router())
+        dp.include_routers(errors.build_router(), membership.build_router(), *club_routers(self.settings.club_chat_id))
         dp.include_routers(*staff_routers(self.settings.curator_chat_id), *student_routers())
         return dp
 
@@ -183,6 +197,7 @@ class App:
                 BotCommand(command="start", description=t("Start or continue the course")),
                 BotCommand(command="progress", description=t("My progress")),
                 BotCommand(command="courses", description=t("My courses")),
+                BotCommand(command="club", description=t("The graduate club")),
                 BotCommand(command="help", description=t("What the bot can do")),
             ]
             await self.bot.set_my_commands(commands, language_code=None if language == "ru" else language)

@@ -83,3 +83,15 @@ class OfferPress(CallbackData, prefix="of"):
     enrollment: RowId
     offer: FileId
     act: OfferAction
+
+
+class ClubAction(StrEnum):
+    RENEW = "r"  # show /club: the subscription's invoice link
+    CANCEL = "c"  # stop the Stars subscription renewing (access stays until the period ends)
+    RESUME = "e"  # let it renew again
+
+
+class ClubPress(CallbackData, prefix="cl"):
+    """A button under a club message or /club."""
+
+    act: ClubAction

@@ -6,6 +6,7 @@ The order of the jobs is the order they run in within a tick.
 """
 
 from bot.broadcasts import BroadcastService
+from bot.club import Club
 from bot.curator.desk import CuratorDesk
 from bot.outbox.payloads import AlertPayload, RelayPayload, ReplyPayload, StudentCardPayload
 from bot.outbox.sender import OutboxSender
@@ -20,6 +21,7 @@ def wire_jobs(
     engagement: Engagement,
     desk: CuratorDesk,
     broadcasts: BroadcastService,
+    club: Club,
 ) -> None:
     ticker.add("cohort starts", engagement.start_cohorts)
     ticker.add("nudges", engagement.send_nudges)
@@ -33,6 +35,8 @@ def wire_jobs(
         sender.add_hook(RelayPayload, before=desk.into_topic, after=desk.relay.relayed)
         sender.add_hook(ReplyPayload, after=desk.relay.reply_sent, failed=desk.relay.reply_failed)
         sender.add_hook(StudentCardPayload, after=desk.topics.card_sent)
+    if club.enabled:
+        ticker.add("club", club.lifecycle.tick)
     ticker.add("broadcasts", broadcasts.delivery.tick)
     # whatever a tick or a broadcast queued for now is claimed at once, not at the sender's next poll
     ticker.after_tick.append(sender.wake)

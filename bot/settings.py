@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     journeys: Annotated[tuple[Path, ...], NoDecode] = ()
     journey_file: Path | None = None
     curator_chat_id: int | None = None
+    # the graduate club: a private supergroup where the bot may invite users and restrict members
+    club_chat_id: int | None = None
+    club_price_stars: int = Field(default=250, ge=1, le=10_000)  # a month, as a Stars subscription
+    club_grace_days: int = Field(default=3, ge=0, le=60)
+    club_renewal_reminder_days: int = Field(default=3, ge=1, le=29)
+    club_winback_days: int = Field(default=14, ge=1, le=365)
     digest_time: str = "09:00"  # the curators' daily digest, local time in TIMEZONE
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     timezone: str = "Europe/Moscow"

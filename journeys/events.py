@@ -44,3 +44,6 @@ class EventType(StrEnum):
     # the ledger (bot/revenue/): money in, money back
     PURCHASED = "purchased"
     REFUNDED = "refunded"
+    # the graduate club (bot/club/)
+    CLUB_JOINED = "club_joined"  # a join request approved
+    CLUB_REMOVED = "club_removed"  # taken out of the group: access ended (or refunded)

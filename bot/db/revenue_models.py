@@ -1,4 +1,5 @@
-"""The revenue tables: the ledger of payments, and the checkouts (invoices) that lead to Stars payments."""
+"""The revenue tables: the ledger of payments, the checkouts (invoices) that lead to Stars payments, and the
+graduate club's memberships."""
 
 from datetime import datetime
 
@@ -6,6 +7,7 @@ from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
+from journeys.club import ClubSource, ClubStatus
 from journeys.purchases import PaymentSource
 
 
@@ -68,3 +70,45 @@ class Checkout(Base):
     subscription: Mapped[bool] = mapped_column(default=False)  # a 30-day Stars subscription (createInvoiceLink)
     created_at: Mapped[datetime]
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id", ondelete="SET NULL"))
+
+
+class ClubMembership(Base):
+    """A student's place in the graduate club: one row per student, its lifecycle decided by journeys/club.py.
+
+    `next_check_at` is when the lifecycle job must look at the row next (invite, reminder, removal, win-back).
+    """
+
+    __tablename__ = "club_memberships"
+    __table_args__ = (Index("ix_club_memberships_next_check_at", "next_check_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[ClubStatus] = mapped_column(
+        Enum(ClubStatus, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+    )
+    access_until: Mapped[datetime]
+    source: Mapped[ClubSource] = mapped_column(
+        Enum(ClubSource, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    # the Stars subscription's latest charge: editUserStarSubscription names the subscription by it
+    charge_id: Mapped[str | None] = mapped_column(String(128))
+    auto_renew: Mapped[bool] = mapped_column(default=False)
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime]  # the start of this spell of membership (paying again after removal starts one)
+    invite_link: Mapped[str | None] = mapped_column(String(128))
+    invited_at: Mapped[datetime | None]
+    joined_at: Mapped[datetime | None]
+    reminded_for: Mapped[datetime | None]  # the access_until the renewal reminder was queued for
+    removed_at: Mapped[datetime | None]
+    winback_sent_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]
+
+
+class ClubChat(Base):
+    """The club group's standing with the bot: since when its calls fail for want of admin rights (admins are told
+    once per outage; the next call that works ends it)."""
+
+    __tablename__ = "club_chats"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    rights_lost_at: Mapped[datetime | None]

@@ -19,3 +19,9 @@ class OutboxKind(StrEnum):
     DIGEST = "digest"
     STUDENT_CARD = "student_card"  # pinned at the top of the student's topic
     STUDENT_CARD_PIN = "student_card_pin"
+    # the graduate club (bot/club/)
+    CLUB_INVITE = "club_invite"  # the member's personal invite link
+    CLUB_REMINDER = "club_reminder"  # the period ends soon: renew
+    CLUB_REMOVED = "club_removed"  # access ended: out of the group, with a renew button
+    CLUB_WINBACK = "club_winback"  # once, some days after removal
+    CLUB_RIGHTS = "club_rights"  # to the admins: the bot lost its admin rights in the club

@@ -126,6 +126,29 @@ class DigestPayload(Payload):
     kind: ClassVar[OutboxKind] = OutboxKind.DIGEST
 
 
+# ----- the graduate club ----------------------------------------------------------------------------
+
+
+class ClubInvitePayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.CLUB_INVITE
+
+
+class ClubReminderPayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.CLUB_REMINDER
+
+
+class ClubRemovedPayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.CLUB_REMOVED
+
+
+class ClubWinbackPayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.CLUB_WINBACK
+
+
+class ClubRightsPayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.CLUB_RIGHTS
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     payload.kind: payload
     for payload in (
@@ -141,6 +164,11 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
         AlertEditPayload,
         CuratorNotePayload,
         DigestPayload,
+        ClubInvitePayload,
+        ClubReminderPayload,
+        ClubRemovedPayload,
+        ClubWinbackPayload,
+        ClubRightsPayload,
     )
 }
 
