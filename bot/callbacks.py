@@ -83,3 +83,24 @@ class OfferPress(CallbackData, prefix="of"):
     enrollment: RowId
     offer: FileId
     act: OfferAction
+
+
+class CheckinAnswer(CallbackData, prefix="ci"):
+    """An option under a check-in question (`checkin` and `question` are positions in the journey file)."""
+
+    enrollment: RowId
+    checkin: Index
+    question: Index
+    option: Index
+
+
+class CheckinSkip(CallbackData, prefix="ck"):
+    enrollment: RowId
+    checkin: Index
+    question: Index
+
+
+class Consult(CallbackData, prefix="cn"):
+    """The fit check's free consultation: a sales lead for the curators."""
+
+    enrollment: RowId

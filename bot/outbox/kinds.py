@@ -19,3 +19,7 @@ class OutboxKind(StrEnum):
     DIGEST = "digest"
     STUDENT_CARD = "student_card"  # pinned at the top of the student's topic
     STUDENT_CARD_PIN = "student_card_pin"
+    # to a student, after (or during) the course: what the school sells next, and how the student is doing
+    OFFER = "offer"
+    OFFER_REMINDER = "offer_reminder"  # the one reminder before an offer's deadline
+    CHECKIN = "checkin"  # one question of an outcome check-in
