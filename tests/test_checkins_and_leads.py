@@ -126,13 +126,20 @@ async def test_a_lead_reaches_the_curator_group_with_take_and_resolved(
             alert = await uow.session.scalar(select(Alert))
             assert alert is not None and (alert.kind, alert.offer_id) == (AlertKind.LEAD, "mentor-call")
 
-        assert await bob.click(card, "🙋 Take") == "Taken ✓ The student is yours."
-        await bob.click(card, "✅ Resolved")
-        async with app.uow() as uow:
-            alert = await uow.session.scalar(select(Alert).execution_options(populate_existing=True))
-            assert alert is not None and alert.status is AlertStatus.RESOLVED
-        # progress resolves stall alerts only; the lead was the curators' to resolve
+        async def status() -> AlertStatus:
+            async with app.uow() as uow:
+                alert = await uow.session.scalar(select(Alert))
+                assert alert is not None
+                return alert.status
+
         await finish_steps(alice, 1)
+        assert await status() is AlertStatus.OPEN  # progress resolves a stall alert, never a lead
+        assert await bob.click(card, "🙋 Take") == "Taken ✓ The student is yours."
+        assert await bob.click(card, "✅ Resolved") == "Resolved ✓"
+        assert await status() is AlertStatus.RESOLVED
+        again = await alice.click(lead, "Talk to a curator")
+        assert again == "Your request is already with the school: they will contact you soon."
+        assert len([m for m in standin.messages_in(GROUP) if m.from_bot]) == 1
 
 
 def with_link(spec: dict[str, Any]) -> None:
