@@ -29,13 +29,18 @@ from bot.handlers import club_routers, errors, membership, staff_routers, studen
 from bot.i18n import Translations
 from bot.jobs import wire_jobs
 from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
+from bot.offer_links import REDIRECT_PATH, ClickLinks
+from bot.offer_messages import OfferMessages
 from bot.outbox.limiter import BulkLimiter
 from bot.outbox.sender import OutboxSender
 from bot.revenue import Ledger, StaffRefunds, StudentTokens
 from bot.revenue.products import products_of
 from bot.scheduler import Ticker
+from bot.services.checkin_answers import CheckinAnswers
 from bot.services.courses import Courses
 from bot.services.engagement import Engagement
+from bot.services.offer_presses import OfferPresses
+from bot.services.offers import Offers
 from bot.services.reachability import Reachability
 from bot.services.staff import StaffDirectory
 from bot.services.student_path import StudentPath
@@ -140,6 +145,14 @@ class App:
         if self.club.enabled:
             self.ledger.purchase_listeners.append(self.club.access)
             self.ledger.refund_listeners.append(self.club.access)
+        # offers and check-ins: after progress, completion and answers, and by time from the ticker
+        self.links = ClickLinks(settings.api_secret or settings.bot_token or "", settings.public_url)
+        offer_messages = OfferMessages(self.links, self.tokens)
+        self.offers = Offers(self.catalog, self.translations, offer_messages, self.clock, wake=self.sender.wake)
+        self.path.progress_listeners.append(self.offers)
+        self.path.answer_listeners.append(self.offers)
+        self.offer_presses = OfferPresses(self.uow, self.catalog, self.clock, self.desk if self.desk.enabled else None)
+        self.checkin_answers = CheckinAnswers(self.uow, self.catalog, self.clock, self.offers)
         wire_jobs(
             self.ticker,
             self.sender,
@@ -147,6 +160,7 @@ class App:
             desk=self.desk,
             broadcasts=self.broadcasts,
             club=self.club,
+            offers=self.offers,
         )
         self.dispatcher = self._dispatcher()
 
@@ -160,6 +174,8 @@ class App:
             broadcasts=self.broadcasts,
             refunds=self.refunds,
             club=self.club,
+            offer_presses=self.offer_presses,
+            checkin_answers=self.checkin_answers,
             staff=self.staff,
             uow_factory=self.uow,
             health=self.health,
@@ -222,12 +238,21 @@ class App:
         )
         checkout = CheckoutApi(self.uow, self.clock, self.ledger, self.tokens, self.journey.id)
         setup_api(app, deps, more=[checkout.register])
+        app.router.add_get(REDIRECT_PATH + "{token}", self.learn_more)
         if self.settings.webhook_url:
             WebhookHandler(self.dispatcher, self.bot, secret_token=self.settings.webhook_secret).register(
                 app, path=webhook_path(self.settings.webhook_url)
             )
             setup_application(app, self.dispatcher, bot=self.bot)
         return app
+
+    async def learn_more(self, request: web.Request) -> web.StreamResponse:
+        """An offer's Learn more: the click is recorded, the browser sent on to the offer's link."""
+        click = self.links.read(request.match_info["token"])
+        target = await self.offer_presses.click(click) if click else None
+        if target is None:
+            return web.Response(status=404, text="This link is not valid.")
+        raise web.HTTPFound(target)
 
 
 class WebhookHandler(SimpleRequestHandler):

@@ -95,3 +95,24 @@ class ClubPress(CallbackData, prefix="cl"):
     """A button under a club message or /club."""
 
     act: ClubAction
+
+
+class CheckinAnswer(CallbackData, prefix="ci"):
+    """An option under a check-in question (`checkin` and `question` are positions in the journey file)."""
+
+    enrollment: RowId
+    checkin: Index
+    question: Index
+    option: Index
+
+
+class CheckinSkip(CallbackData, prefix="ck"):
+    enrollment: RowId
+    checkin: Index
+    question: Index
+
+
+class Consult(CallbackData, prefix="cn"):
+    """The fit check's free consultation: a sales lead for the curators."""
+
+    enrollment: RowId

@@ -8,10 +8,11 @@ The order of the jobs is the order they run in within a tick.
 from bot.broadcasts import BroadcastService
 from bot.club import Club
 from bot.curator.desk import CuratorDesk
-from bot.outbox.payloads import AlertPayload, RelayPayload, ReplyPayload, StudentCardPayload
+from bot.outbox.payloads import AlertPayload, OfferPayload, RelayPayload, ReplyPayload, StudentCardPayload
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
+from bot.services.offers import Offers
 
 
 def wire_jobs(
@@ -22,10 +23,13 @@ def wire_jobs(
     desk: CuratorDesk,
     broadcasts: BroadcastService,
     club: Club,
+    offers: Offers,
 ) -> None:
     ticker.add("cohort starts", engagement.start_cohorts)
     ticker.add("nudges", engagement.send_nudges)
     ticker.add("stalls", engagement.detect_stalls)
+    ticker.add("offers", offers.tick)  # offers, deadline reminders and check-ins whose time has come
+    sender.add_hook(OfferPayload, after=offers.offer_sent)
     if desk.enabled:
         ticker.add("curator.snoozed", desk.return_snoozed)
         ticker.add("curator.digest", desk.queue_digest)

@@ -2,7 +2,7 @@
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Answer, AskCurator, Done, OpenCourse, Resume, Skip, SwitchCourse
+from bot.callbacks import Answer, AskCurator, Consult, Done, OpenCourse, Resume, Skip, SwitchCourse
 from bot.i18n import Translator
 from journeys.decisions import AskQuestion, CourseCard, CourseList, NotSuited, ShowStep
 
@@ -91,9 +91,9 @@ def not_suited_keyboard(verdict: NotSuited, t: Translator) -> InlineKeyboardMark
     rows = []
     if verdict.instead is not None:
         rows.append([course_button(verdict.instead, t("Tell me about «{title}»", title=verdict.instead.title)[:64])])
-    if verdict.consultation:
-        ask = AskCurator(enrollment=verdict.enrollment_id).pack()
-        rows.append([InlineKeyboardButton(text=t("💬 Book a free consultation"), callback_data=ask)])
+    if verdict.consultation:  # a sales lead for the curators
+        consult = Consult(enrollment=verdict.enrollment_id).pack()
+        rows.append([InlineKeyboardButton(text=t("💬 Book a free consultation"), callback_data=consult)])
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_secret: str | None = None
+    # the bot's public address (behind the TLS proxy): offers' "Learn more" goes through its /r/ redirect
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
     redis_url: str | None = None
     log_level: str = "INFO"
 

@@ -8,7 +8,7 @@ from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
 from tests.conftest import make_settings
 
-ENGAGEMENT = ["cohort starts", "nudges", "stalls"]
+ENGAGEMENT = ["cohort starts", "nudges", "stalls", "offers"]
 DESK = ["curator.snoozed", "curator.digest", "curator.topics"]
 
 

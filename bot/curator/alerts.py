@@ -1,4 +1,5 @@
-"""Alerts in the curator group: one per stalled enrollment, raised, taken, snoozed and resolved.
+"""Alerts in the curator group: one per stalled enrollment, raised, taken, snoozed and resolved; and sales leads
+(a student asked a curator about an offer, or for the fit check's free consultation), taken and resolved.
 
 The alert message goes through the outbox (OutboxKind.ALERT); its after-send hook remembers which group
 message belongs to which alert. Answers to a button press are returned to the handler, which sends them.
@@ -22,6 +23,7 @@ from bot.curator.topics import link
 from bot.db.models import (
     ALERT_UNRESOLVED,
     Alert,
+    AlertKind,
     AlertStatus,
     CuratorTopic,
     Enrollment,
@@ -60,8 +62,8 @@ class PressOutcome:
     markup: InlineKeyboardMarkup | None = None
 
 
-def _unresolved(enrollment_id: int) -> Any:
-    return (Alert.enrollment_id == enrollment_id) & (Alert.status != AlertStatus.RESOLVED)
+def _unresolved(enrollment_id: int, kind: AlertKind = AlertKind.STALL) -> Any:
+    return (Alert.enrollment_id == enrollment_id) & (Alert.kind == kind) & (Alert.status != AlertStatus.RESOLVED)
 
 
 class Alerts:
@@ -83,10 +85,28 @@ class Alerts:
         self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: StallReasons, now: datetime
     ) -> bool:
         """Queues an alert for a stalled enrollment; False when off or one is already unresolved."""
+        return await self._open(uow, student, enrollment, AlertKind.STALL, None, reasons.to_json(), now)
+
+    async def raise_lead(
+        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, offer_id: str | None, now: datetime
+    ) -> bool:
+        """Queues a sales lead (`offer_id` None: the free consultation); False when off or one is unresolved."""
+        return await self._open(uow, student, enrollment, AlertKind.LEAD, offer_id, {}, now)
+
+    async def _open(
+        self,
+        uow: UnitOfWork,
+        student: Student,
+        enrollment: Enrollment,
+        kind: AlertKind,
+        offer_id: str | None,
+        reasons: dict[str, Any],
+        now: datetime,
+    ) -> bool:
         if self.chat_id is None:
             return False
         session = uow.session
-        if await session.scalar(select(Alert.id).where(_unresolved(enrollment.id))) is not None:
+        if await session.scalar(select(Alert.id).where(_unresolved(enrollment.id, kind))) is not None:
             return False
         module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         # the partial unique index settles a race between two raisers: the loser inserts nothing
@@ -95,11 +115,13 @@ class Alerts:
             .values(
                 enrollment_id=enrollment.id,
                 student_id=student.id,
+                kind=kind,
+                offer_id=offer_id,
                 status=AlertStatus.OPEN,
-                reasons=reasons.to_json(),
+                reasons=reasons,
                 opened_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["enrollment_id"], index_where=ALERT_UNRESOLVED)
+            .on_conflict_do_nothing(index_elements=["enrollment_id", "kind"], index_where=ALERT_UNRESOLVED)
             .returning(Alert.id)
         )
         alert_id = await session.scalar(statement)
@@ -109,7 +131,7 @@ class Alerts:
         assert alert is not None
         await self._post(session, alert, student, enrollment, f"alert:{alert.id}", now)
         uow.events.record(
-            EventType.ALERT_RAISED, now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id
+            EventType.ALERT_RAISED, now, student_id=student.id, enrollment_id=enrollment.id, alert=alert.id, kind=kind
         )
         self.wake()
         return True
@@ -117,7 +139,7 @@ class Alerts:
     async def on_progress(
         self, uow: UnitOfWork, student: Student, enrollment: Enrollment, step_id: str, now: datetime
     ) -> None:
-        """The student moved on: their alert resolves itself and the group sees it."""
+        """The student moved on: their stall alert resolves itself and the group sees it (a lead stays)."""
         if self.chat_id is None:
             return
         alert = await uow.session.scalar(select(Alert).where(_unresolved(enrollment.id)).with_for_update())
@@ -205,6 +227,8 @@ class Alerts:
                 return PressOutcome(t("This button is no longer active."))
             if act == AlertAction.WRITE:
                 return await self._how_to_write(uow.session, alert, t)
+            if alert.kind is AlertKind.LEAD and act in SNOOZE_DAYS:  # a lead waits for nobody's progress
+                return PressOutcome(t("This button is no longer active."))
             allowed, values, answer = self._change(act, now, user_id, user_name, t)
             if allowed is None:
                 return PressOutcome(t("This button is no longer active."))
@@ -279,7 +303,7 @@ class Alerts:
         session = uow.session
         alerts = await session.scalars(
             select(Alert)
-            .where(Alert.status == AlertStatus.SNOOZED, Alert.snoozed_until <= now)
+            .where(Alert.status == AlertStatus.SNOOZED, Alert.snoozed_until <= now, Alert.kind == AlertKind.STALL)
             .order_by(Alert.snoozed_until)
             .limit(100)
         )

@@ -10,7 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import RowId
-from bot.db.models import Alert, AlertStatus, Student
+from bot.db.models import Alert, AlertKind, AlertStatus, Student
 from bot.i18n import Translator
 from bot.names import fit
 from bot.render import done_tracker, tracker, when
@@ -113,18 +113,28 @@ def status_line(alert: Alert, t: Translator, tz: ZoneInfo, resolver: str | None 
     return None
 
 
+def lead_lines(alert: Alert, t: Translator) -> list[str]:
+    if alert.offer_id is None:
+        return [t("💼 <b>Sales lead</b>: a free consultation (the course did not suit their answers)")]
+    return [t("💼 <b>Sales lead</b>: offer {offer}", offer=f"<code>{escape(alert.offer_id)}</code>")]
+
+
 def alert_text(alert: Alert, facts: Facts, t: Translator, tz: ZoneInfo, resolver: str | None = None) -> str:
-    lines = [
-        t("🚨 <b>Student stalled</b>"),
-        *_profile(facts, t),
-        *reasons_lines(StallReasons.from_json(alert.reasons), t),
-    ]
+    if alert.kind is AlertKind.LEAD:
+        lines = [*lead_lines(alert, t), *_profile(facts, t)]
+    else:
+        lines = [
+            t("🚨 <b>Student stalled</b>"),
+            *_profile(facts, t),
+            *reasons_lines(StallReasons.from_json(alert.reasons), t),
+        ]
     status = status_line(alert, t, tz, resolver)
     return "\n".join([*lines, "", status] if status else lines)
 
 
 def alert_keyboard(alert: Alert, t: Translator) -> InlineKeyboardMarkup | None:
-    """Open: all actions; taken: all but Take; snoozed or resolved: none (a stale press is refused anyway)."""
+    """Open: all actions; taken: all but Take; snoozed or resolved: none (a stale press is refused anyway).
+    A lead is not snoozed: nothing the student does ends it."""
     if alert.status not in (AlertStatus.OPEN, AlertStatus.TAKEN):
         return None
 
@@ -134,11 +144,8 @@ def alert_keyboard(alert: Alert, t: Translator) -> InlineKeyboardMarkup | None:
     first = [button(t("✍️ Write to student"), AlertAction.WRITE)]
     if alert.status is AlertStatus.OPEN:
         first.insert(0, button(t("🙋 Take"), AlertAction.TAKE))
-    rows = [
-        first,
-        [button(t("💤 1 day"), AlertAction.SNOOZE_DAY), button(t("💤 3 days"), AlertAction.SNOOZE_3_DAYS)],
-        [button(t("✅ Resolved"), AlertAction.RESOLVE)],
-    ]
+    snooze = [button(t("💤 1 day"), AlertAction.SNOOZE_DAY), button(t("💤 3 days"), AlertAction.SNOOZE_3_DAYS)]
+    rows = [first, *([] if alert.kind is AlertKind.LEAD else [snooze]), [button(t("✅ Resolved"), AlertAction.RESOLVE)]]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

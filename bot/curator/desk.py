@@ -62,6 +62,7 @@ class CuratorDesk:
         self.topic_repair = TopicRepair(self.topics, wake=wake)
         # the names the app, the handlers and the tests use
         self.raise_alert = self.alerts.raise_alert
+        self.raise_lead = self.alerts.raise_lead
         self.on_progress = self.alerts.on_progress
         self.press = self.alerts.press
         self.return_snoozed = self.alerts.return_snoozed

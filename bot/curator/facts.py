@@ -48,7 +48,9 @@ class StudentFacts:
 
     def _answers(self, journey: Journey | None, answers: dict[str, Any]) -> list[tuple[str, str]]:
         shown: list[tuple[str, str]] = []
-        for question in journey.questions if journey else ():
+        # the check-ins' answers are stored with the survey's: a lead's curator needs both
+        asked = [*journey.questions, *(q for c in journey.spec.checkins for q in c.questions)] if journey else []
+        for question in asked:
             if question.id not in answers:
                 continue
             value = answers[question.id]

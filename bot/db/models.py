@@ -11,16 +11,18 @@ from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import NAMING_CONVENTION, Base, UTCDateTime
-from bot.db.revenue_models import Checkout, ClubChat, ClubMembership, Purchase
+from bot.db.revenue_models import CheckinAsked, Checkout, ClubChat, ClubMembership, OfferShown, Purchase
 from bot.telegram_failure import TelegramFailure
 from journeys.journey import EnrollmentStatus
 
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
+    "CheckinAsked",
     "Checkout",
     "ClubChat",
     "ClubMembership",
+    "OfferShown",
     "Purchase",
     "UTCDateTime",
 ]  # the rest are defined here
@@ -79,6 +81,8 @@ class Enrollment(Base):
     # the planning prompt: ISO weekdays (1 = Monday) and the local time the student will study
     study_days: Mapped[str | None] = mapped_column(String(16))
     study_time: Mapped[str | None] = mapped_column(String(5))
+    # the next moment an offer, its deadline reminder or a check-in falls due by time alone
+    next_offer_at: Mapped[datetime | None] = mapped_column(index=True)
 
     student: Mapped[Student] = relationship(back_populates="enrollments")
 
@@ -204,14 +208,21 @@ class AlertStatus(StrEnum):
 ALERT_UNRESOLVED = text("status != 'resolved'")
 
 
+class AlertKind(StrEnum):
+    STALL = "stall"  # the student stalled
+    LEAD = "lead"  # the student asked a curator about an offer (or the fit check's free consultation)
+
+
 class Alert(Base):
-    """A stalled student brought to the curators. At most one unresolved alert per enrollment."""
+    """A student brought to the curators: stalled, or a sales lead. At most one unresolved alert per enrollment
+    and kind."""
 
     __tablename__ = "alerts"
     __table_args__ = (
         Index(
             "uq_alerts_one_unresolved",
             "enrollment_id",
+            "kind",
             unique=True,
             sqlite_where=ALERT_UNRESOLVED,
             postgresql_where=ALERT_UNRESOLVED,
@@ -222,6 +233,12 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[AlertKind] = mapped_column(
+        Enum(AlertKind, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e]),
+        default=AlertKind.STALL,
+        server_default=AlertKind.STALL.value,
+    )
+    offer_id: Mapped[str | None] = mapped_column(String(64))  # a lead's offer; None: the free consultation
     status: Mapped[AlertStatus] = mapped_column(
         Enum(AlertStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e])
     )

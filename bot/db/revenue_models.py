@@ -1,5 +1,5 @@
-"""The revenue tables: the ledger of payments, the checkouts (invoices) that lead to Stars payments, and the
-graduate club's memberships."""
+"""The revenue tables: the ledger of payments, the checkouts (invoices) that lead to Stars payments, what each
+enrollment was offered and asked after the course, and the graduate club's memberships."""
 
 from datetime import datetime
 
@@ -112,3 +112,33 @@ class ClubChat(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     rights_lost_at: Mapped[datetime | None]
+
+
+class OfferShown(Base):
+    """An offer as one enrollment met it: shown once (queued for `shown_at`), then maybe clicked, dismissed, its
+    deadline reminder sent, or a lead raised. The offers service loads these per batch of enrollments."""
+
+    __tablename__ = "offer_states"
+    __table_args__ = (UniqueConstraint("enrollment_id", "offer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    offer_id: Mapped[str] = mapped_column(String(64))
+    shown_at: Mapped[datetime]  # the moment it was queued for (quiet hours and the weekly cap applied)
+    clicked_at: Mapped[datetime | None]  # the first "Learn more"
+    dismissed_at: Mapped[datetime | None]  # "Not now": never again
+    reminded_at: Mapped[datetime | None]  # the deadline reminder was queued
+    lead_at: Mapped[datetime | None]  # "Talk to a curator" was pressed
+
+
+class CheckinAsked(Base):
+    """An outcome check-in put to one enrollment; its answers are stored with the survey's in Enrollment.answers."""
+
+    __tablename__ = "checkin_asks"
+    __table_args__ = (UniqueConstraint("enrollment_id", "checkin_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    checkin_id: Mapped[str] = mapped_column(String(64))
+    asked_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]  # every question answered (or skipped)

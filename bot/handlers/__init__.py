@@ -9,6 +9,7 @@ from bot.handlers import (
     curator,
     fallback,
     help,
+    offers,
     refund,
     relay,
     staff,
@@ -20,7 +21,7 @@ from bot.handlers import (
 
 def student_routers() -> list[Router]:
     # fresh routers for every dispatcher; the catch-all fallback goes last
-    return [module.build_router() for module in (start, survey, steps, courses, help, relay, club, fallback)]
+    return [module.build_router() for module in (start, survey, steps, courses, help, relay, club, offers, fallback)]
 
 
 def staff_routers(curator_chat_id: int | None) -> list[Router]:

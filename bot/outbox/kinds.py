@@ -25,3 +25,7 @@ class OutboxKind(StrEnum):
     CLUB_REMOVED = "club_removed"  # access ended: out of the group, with a renew button
     CLUB_WINBACK = "club_winback"  # once, some days after removal
     CLUB_RIGHTS = "club_rights"  # to the admins: the bot lost its admin rights in the club
+    # to a student, after (or during) the course: what the school sells next, and how the student is doing
+    OFFER = "offer"
+    OFFER_REMINDER = "offer_reminder"  # the one reminder before an offer's deadline
+    CHECKIN = "checkin"  # one question of an outcome check-in

@@ -149,6 +149,30 @@ class ClubRightsPayload(Payload):
     kind: ClassVar[OutboxKind] = OutboxKind.CLUB_RIGHTS
 
 
+# ----- offers and check-ins ------------------------------------------------------------------------
+
+
+class OfferPayload(Payload):
+    """An offer to a student; once sent, the event log records it shown."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.OFFER
+    enrollment_id: int
+    offer_id: str
+
+
+class OfferReminderPayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.OFFER_REMINDER
+    enrollment_id: int
+    offer_id: str
+
+
+class CheckinPayload(Payload):
+    kind: ClassVar[OutboxKind] = OutboxKind.CHECKIN
+    enrollment_id: int
+    checkin_id: str
+    question_id: str
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     payload.kind: payload
     for payload in (
@@ -169,6 +193,9 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
         ClubRemovedPayload,
         ClubWinbackPayload,
         ClubRightsPayload,
+        OfferPayload,
+        OfferReminderPayload,
+        CheckinPayload,
     )
 }
 

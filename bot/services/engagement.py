@@ -13,6 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Enrollment, OutboxMessage, OutboxStatus, Student
 from bot.db.uow import UnitOfWork
@@ -47,7 +48,8 @@ from journeys.timing import QuietHours, deliver_at
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows a job handles per tick; the next tick takes the rest
-CAPPED_KINDS = (OutboxKind.NUDGE,)  # the weekly cap limits automatic reminders, not rewards or the course itself
+# the weekly cap limits automatic reminders and offers, not rewards, check-ins or the course itself
+CAPPED_KINDS = (OutboxKind.NUDGE, OutboxKind.OFFER, OutboxKind.OFFER_REMINDER)
 CAPPED_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
 
 
@@ -171,7 +173,7 @@ class Engagement:
         )
         completed = await uow.enrollments.completed_steps_of([enrollment.id for enrollment, _ in due])
         capping = any(journey.spec.schedule.weekly_cap for journey in self.catalog)
-        capped = await self._capped_sends(uow, [student.id for _, student in due], now) if capping else {}
+        capped = await capped_sends(uow.session, [student.id for _, student in due], now) if capping else {}
         for enrollment, student in due:
             sends = capped.setdefault(student.id, [])
             journey = self._journey(enrollment)
@@ -227,24 +229,6 @@ class Engagement:
                 enrollment.next_nudge_at = None
                 enrollment.stall_at = stall_by
         return queued
-
-    async def _capped_sends(
-        self, uow: UnitOfWork, student_ids: Sequence[int], now: datetime
-    ) -> dict[int, list[datetime]]:
-        """Due times of each student's reminders in the cap's window (queued or sent), in one query."""
-        rows = await uow.session.execute(
-            select(OutboxMessage.student_id, OutboxMessage.due_at).where(
-                OutboxMessage.student_id.in_(set(student_ids)),
-                OutboxMessage.kind.in_(CAPPED_KINDS),
-                OutboxMessage.status.in_(CAPPED_STATUSES),
-                OutboxMessage.due_at > now - WEEK,
-            )
-        )
-        sends: dict[int, list[datetime]] = {}
-        for student_id, due_at in rows.all():
-            if student_id is not None:
-                sends.setdefault(student_id, []).append(due_at)
-        return sends
 
     async def detect_stalls(self, uow: UnitOfWork, now: datetime) -> int:
         due = await self._due(
@@ -336,6 +320,23 @@ class Engagement:
         journey = self._journey(enrollment)
         track = journey.track(enrollment.track) if enrollment.track else None
         return track.stall if track and track.stall else journey.spec.stall
+
+
+async def capped_sends(session: AsyncSession, student_ids: Sequence[int], now: datetime) -> dict[int, list[datetime]]:
+    """Due times of each student's capped messages in the cap's window (queued or sent), in one query."""
+    rows = await session.execute(
+        select(OutboxMessage.student_id, OutboxMessage.due_at).where(
+            OutboxMessage.student_id.in_(set(student_ids)),
+            OutboxMessage.kind.in_(CAPPED_KINDS),
+            OutboxMessage.status.in_(CAPPED_STATUSES),
+            OutboxMessage.due_at > now - WEEK,
+        )
+    )
+    sends: dict[int, list[datetime]] = {}
+    for student_id, due_at in rows.all():
+        if student_id is not None:
+            sends.setdefault(student_id, []).append(due_at)
+    return sends
 
 
 def _days(value: str | None) -> frozenset[int] | None:

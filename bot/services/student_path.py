@@ -65,6 +65,12 @@ class StartListener(Protocol):
     async def on_start(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None: ...
 
 
+class AnswerListener(Protocol):
+    """Told after every recorded survey answer (the track may have been chosen with it), in the same transaction."""
+
+    async def on_answer(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None: ...
+
+
 class BindListener(Protocol):
     """Told when an LMS identity is bound to the student who opened its start link, once the student's enrollment
     exists, inside the same transaction (the identity is locked)."""
@@ -98,6 +104,7 @@ class StudentPath:
         progress_listeners: Sequence[ProgressListener] = (),
         start_listeners: Sequence[StartListener] = (),
         bind_listeners: Sequence[BindListener] = (),
+        answer_listeners: Sequence[AnswerListener] = (),
     ) -> None:
         self._uow = uow_factory
         self.catalog = catalog
@@ -106,6 +113,7 @@ class StudentPath:
         self.progress_listeners = list(progress_listeners)
         self.start_listeners = list(start_listeners)
         self.bind_listeners = list(bind_listeners)
+        self.answer_listeners = list(answer_listeners)
 
     # --- use cases -------------------------------------------------------------------------------
 
@@ -423,8 +431,15 @@ class StudentPath:
         )
         decisions: list[Decision] = [answered.shown]
         if answered.ask_next is not None:
-            return [*decisions, answered.ask_next]
-        return decisions + await self._assign_track(uow, enrollment, now)
+            decisions.append(answered.ask_next)
+        else:
+            decisions += await self._assign_track(uow, enrollment, now)
+        if self.answer_listeners:
+            student = await uow.students.get(enrollment.student_id)
+            assert student is not None
+            for listener in self.answer_listeners:
+                await listener.on_answer(uow, student, enrollment, now)
+        return decisions
 
     async def _assign_track(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
         journey = self._journey(enrollment)
