@@ -9,8 +9,8 @@ async def test_demo_takes_students_down_their_tracks_and_brings_a_stalled_one_ba
     out = StringIO()
     assert await run_demo(out=out) == 0
     text = out.getvalue()
-    assert "Анна: track novice, completed, 9/9 steps" in text
-    assert "Борис: track advanced, active, 3/7 steps" in text
+    assert "Анна: online-store, track novice, completed, 9/9 steps" in text
+    assert "Борис: online-store, track advanced, active, 3/7 steps" in text
     assert "Уже засчитано ✓" in text  # the double tap counted once
     assert "Бонус выпускника" in text  # rewards arrived
     assert "Кажется, шаг застрял" in text  # the second rung of the ladder
