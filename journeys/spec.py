@@ -353,6 +353,65 @@ class Checkin(Strict):
     questions: tuple[Question, ...] = Field(min_length=1)
 
 
+# --- feedback: lesson ratings, CSAT, NPS, curator ratings (journeys/feedback*.py decide on them) ---
+
+
+class RatingScale(StrEnum):
+    FIVE = "1-5"  # 1 worst, 5 best
+    THUMBS = "thumbs"  # 👎 is 0, 👍 is 1
+    NPS = "0-10"  # how likely to recommend: 0 not at all, 10 surely
+
+
+class LessonRatings(Strict):
+    """A one-tap rating under the Done confirmation of these steps (never a message of its own)."""
+
+    steps: Literal["all"] | Annotated[tuple[str, ...], Field(min_length=1)] = "all"
+    scale: RatingScale = RatingScale.FIVE
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {step}, {stage}, {journey}
+
+    @field_validator("scale")
+    @classmethod
+    def _lesson_scale(cls, value: RatingScale) -> RatingScale:
+        if value is RatingScale.NPS:
+            raise ValueError('a lesson is rated "1-5" or thumbs; 0-10 is the NPS scale')
+        return value
+
+
+class StageRatings(Strict):
+    """CSAT (1-5) when the student has done every step of one of these stages on their track."""
+
+    stages: Literal["all"] | Annotated[tuple[str, ...], Field(min_length=1)] = "all"
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {stage}, {journey}
+    comment: bool = False  # after a score that is not low, offer an optional comment too
+    comment_text: HtmlText | None = Field(default=None, max_length=1000)  # else the bot's own words
+
+
+class NpsSurvey(Strict):
+    """How likely the student is to recommend the course (0-10), at completion and/or some time after it."""
+
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholder: {journey}
+    at_completion: bool = True
+    later: PositiveDuration | None = None  # asked again this long after completion
+
+
+class CuratorRating(Strict):
+    """A rating (1-5) of the curator who resolved the student's alert or question."""
+
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {curator}, {journey}
+
+
+class Feedback(Strict):
+    lessons: LessonRatings | None = None
+    stages: StageRatings | None = None
+    nps: NpsSurvey | None = None
+    curator: CuratorRating | None = None
+    reminder: PositiveDuration = timedelta(days=2)  # one reminder this long after an unanswered question
+    what_went_wrong: HtmlText | None = Field(default=None, max_length=1000)  # after a low score; else the bot's
+    review_link: Link | None = None  # offered to promoters (NPS 9-10)
+    review_text: HtmlText | None = Field(default=None, max_length=1000)  # above the review link
+    promoter_offer: Identifier | None = None  # an offer of this journey shown to promoters
+
+
 class Schedule(Strict):
     quiet_hours: str | None = Field(default="22:00-09:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     weekly_cap: int | None = Field(default=3, ge=1, le=100)  # proactive messages a week per student, rewards excepted
@@ -408,3 +467,4 @@ class JourneySpec(Strict):
     rewards: tuple[Reward, ...] = ()
     offers: tuple[Offer, ...] = ()
     checkins: tuple[Checkin, ...] = ()
+    feedback: Feedback | None = None
