@@ -11,7 +11,16 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+)
 
 from journeys.durations import MAX_DURATION, format_duration, parse_duration, within_bounds
 from journeys.telegram_html import HtmlError, plain_text
@@ -362,10 +371,21 @@ class RatingScale(StrEnum):
     NPS = "0-10"  # how likely to recommend: 0 not at all, 10 surely
 
 
+def _all_or_ids(value: object) -> object:
+    if value == "all":
+        return "all"
+    if isinstance(value, list | tuple) and value and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ValueError("write all, or a list of at least one id")
+
+
+AllOrIds = Annotated[Literal["all"] | tuple[str, ...], PlainValidator(_all_or_ids)]
+
+
 class LessonRatings(Strict):
     """A one-tap rating under the Done confirmation of these steps (never a message of its own)."""
 
-    steps: Literal["all"] | Annotated[tuple[str, ...], Field(min_length=1)] = "all"
+    steps: AllOrIds = "all"
     scale: RatingScale = RatingScale.FIVE
     text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {step}, {stage}, {journey}
 
@@ -380,7 +400,7 @@ class LessonRatings(Strict):
 class StageRatings(Strict):
     """CSAT (1-5) when the student has done every step of one of these stages on their track."""
 
-    stages: Literal["all"] | Annotated[tuple[str, ...], Field(min_length=1)] = "all"
+    stages: AllOrIds = "all"
     text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {stage}, {journey}
     comment: bool = False  # after a score that is not low, offer an optional comment too
     comment_text: HtmlText | None = Field(default=None, max_length=1000)  # else the bot's own words
