@@ -153,7 +153,7 @@ def rating_on_done(journey: Journey, state: FeedbackState, step_id: str, now: da
     question = FeedbackQuestion(state.enrollment_id, FeedbackKind.LESSON, step_id)
     if state.record(question) is not None or any(abs(m - now) < FEEDBACK_GAP for m in _sent_moments(state)):
         return None
-    if _csat_stages(feedback) is not None and journey.stage_of(step_id).id in _stages_done(journey, state, feedback):
+    if journey.stage_of(step_id).id in _stages_done(journey, state, feedback):
         return None
     nps = feedback.nps
     if nps is not None and nps.at_completion and all(s in state.done_at for s in steps):
