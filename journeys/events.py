@@ -47,3 +47,12 @@ class EventType(StrEnum):
     # the graduate club (bot/club/)
     CLUB_JOINED = "club_joined"  # a join request approved
     CLUB_REMOVED = "club_removed"  # taken out of the group: access ended (or refunded)
+    # feedback (journeys/feedback*.py). Each carries journeys.feedback_answers.FeedbackFacts.to_json():
+    # journey, track, cohort, kind, subject, step, stage and curator_id, and as noted:
+    FEEDBACK_ASKED = "feedback_asked"  # queued (or attached to a Done confirmation); no score
+    FEEDBACK_REMINDED = "feedback_reminded"  # its one reminder was queued
+    FEEDBACK_ANSWERED = "feedback_answered"  # the first answer: score
+    FEEDBACK_CHANGED = "feedback_changed"  # another press within a day: score and previous
+    FEEDBACK_COMMENT = "feedback_comment"  # the comment after a score (the text stays in the feedback row)
+    FEEDBACK_ALERT_RAISED = "feedback_alert_raised"  # a low score reached the curator desk: score
+    FEEDBACK_REVIEW_OFFERED = "feedback_review_offered"  # a promoter was shown the review link: score

@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from journeys.catalog import Catalog, references
+from journeys.feedback_checks import feedback_issues
 from journeys.issue_paths import format_path, path_part
 from journeys.journey import Journey
 from journeys.offer_checks import checkin_issues, offer_issues
@@ -216,6 +217,7 @@ def check_references(spec: JourneySpec) -> Iterator[tuple[str, str]]:
 
     yield from checkin_issues(spec, questions)
     yield from offer_issues(spec, step_ids, stage_ids)
+    yield from feedback_issues(spec, step_ids, stage_ids)
 
 
 JOURNEY_SUFFIXES = (".yaml", ".yml")

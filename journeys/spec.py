@@ -11,7 +11,16 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+)
 
 from journeys.durations import MAX_DURATION, format_duration, parse_duration, within_bounds
 from journeys.telegram_html import HtmlError, plain_text
@@ -353,6 +362,76 @@ class Checkin(Strict):
     questions: tuple[Question, ...] = Field(min_length=1)
 
 
+# --- feedback: lesson ratings, CSAT, NPS, curator ratings (journeys/feedback*.py decide on them) ---
+
+
+class RatingScale(StrEnum):
+    FIVE = "1-5"  # 1 worst, 5 best
+    THUMBS = "thumbs"  # 👎 is 0, 👍 is 1
+    NPS = "0-10"  # how likely to recommend: 0 not at all, 10 surely
+
+
+def _all_or_ids(value: object) -> object:
+    if value == "all":
+        return "all"
+    if isinstance(value, list | tuple) and value and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ValueError("write all, or a list of at least one id")
+
+
+AllOrIds = Annotated[Literal["all"] | tuple[str, ...], PlainValidator(_all_or_ids)]
+
+
+class LessonRatings(Strict):
+    """A one-tap rating under the Done confirmation of these steps (never a message of its own)."""
+
+    steps: AllOrIds = "all"
+    scale: RatingScale = RatingScale.FIVE
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {step}, {stage}, {journey}
+
+    @field_validator("scale")
+    @classmethod
+    def _lesson_scale(cls, value: RatingScale) -> RatingScale:
+        if value is RatingScale.NPS:
+            raise ValueError('a lesson is rated "1-5" or thumbs; 0-10 is the NPS scale')
+        return value
+
+
+class StageRatings(Strict):
+    """CSAT (1-5) when the student has done every step of one of these stages on their track."""
+
+    stages: AllOrIds = "all"
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {stage}, {journey}
+    comment: bool = False  # after a score that is not low, offer an optional comment too
+    comment_text: HtmlText | None = Field(default=None, max_length=1000)  # else the bot's own words
+
+
+class NpsSurvey(Strict):
+    """How likely the student is to recommend the course (0-10), at completion and/or some time after it."""
+
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholder: {journey}
+    at_completion: bool = True
+    later: PositiveDuration | None = None  # asked again this long after completion
+
+
+class CuratorRating(Strict):
+    """A rating (1-5) of the curator who resolved the student's alert or question."""
+
+    text: HtmlText = Field(min_length=1, max_length=1000)  # placeholders: {curator}, {journey}
+
+
+class Feedback(Strict):
+    lessons: LessonRatings | None = None
+    stages: StageRatings | None = None
+    nps: NpsSurvey | None = None
+    curator: CuratorRating | None = None
+    reminder: PositiveDuration = timedelta(days=2)  # one reminder this long after an unanswered question
+    what_went_wrong: HtmlText | None = Field(default=None, max_length=1000)  # after a low score; else the bot's
+    review_link: Link | None = None  # offered to promoters (NPS 9-10)
+    review_text: HtmlText | None = Field(default=None, max_length=1000)  # above the review link
+    promoter_offer: Identifier | None = None  # an offer of this journey shown to promoters
+
+
 class Schedule(Strict):
     quiet_hours: str | None = Field(default="22:00-09:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     weekly_cap: int | None = Field(default=3, ge=1, le=100)  # proactive messages a week per student, rewards excepted
@@ -408,3 +487,4 @@ class JourneySpec(Strict):
     rewards: tuple[Reward, ...] = ()
     offers: tuple[Offer, ...] = ()
     checkins: tuple[Checkin, ...] = ()
+    feedback: Feedback | None = None
