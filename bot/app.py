@@ -31,7 +31,10 @@ from bot.middlewares import DatabaseGate, LanguageMiddleware, UpdateSlots
 from bot.outbox.limiter import BulkLimiter
 from bot.outbox.sender import OutboxSender
 from bot.revenue import Ledger, StaffRefunds, StudentTokens
+from bot.revenue.grants import Grants
+from bot.revenue.offer_state import StoredOfferStates
 from bot.revenue.products import products_of
+from bot.revenue.stars import StarsCheckout
 from bot.scheduler import Ticker
 from bot.services.courses import Courses
 from bot.services.engagement import Engagement
@@ -134,6 +137,13 @@ class App:
         self.path.bind_listeners.append(self.ledger)
         self.tokens = StudentTokens(settings.api_secret) if settings.api_secret else None
         self.refunds = StaffRefunds(self.uow, self.ledger, self.bot, self.clock)
+        # what purchases grant (journeys, mentor support, files, links), and paying in Telegram Stars
+        self.grants = Grants(self.catalog, self.path, self.translations, curator_chat_id=settings.curator_chat_id)
+        self.ledger.purchase_listeners.append(self.grants)
+        self.ledger.refund_listeners.append(self.grants)
+        self.stars = StarsCheckout(
+            self.uow, self.catalog, self.clock, self.ledger, StoredOfferStates(self.catalog), wake=self.sender.wake
+        )
         wire_jobs(self.ticker, self.sender, engagement=self.engagement, desk=self.desk, broadcasts=self.broadcasts)
         self.dispatcher = self._dispatcher()
 
@@ -146,6 +156,7 @@ class App:
             desk=self.desk,
             broadcasts=self.broadcasts,
             refunds=self.refunds,
+            stars=self.stars,
             staff=self.staff,
             uow_factory=self.uow,
             health=self.health,

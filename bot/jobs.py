@@ -7,7 +7,7 @@ The order of the jobs is the order they run in within a tick.
 
 from bot.broadcasts import BroadcastService
 from bot.curator.desk import CuratorDesk
-from bot.outbox.payloads import AlertPayload, RelayPayload, ReplyPayload, StudentCardPayload
+from bot.outbox.payloads import AlertPayload, GrantNotePayload, RelayPayload, ReplyPayload, StudentCardPayload
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
@@ -33,6 +33,7 @@ def wire_jobs(
         sender.add_hook(RelayPayload, before=desk.into_topic, after=desk.relay.relayed)
         sender.add_hook(ReplyPayload, after=desk.relay.reply_sent, failed=desk.relay.reply_failed)
         sender.add_hook(StudentCardPayload, after=desk.topics.card_sent)
+        sender.add_hook(GrantNotePayload, before=desk.into_topic)
     ticker.add("broadcasts", broadcasts.delivery.tick)
     # whatever a tick or a broadcast queued for now is claimed at once, not at the sender's next poll
     ticker.after_tick.append(sender.wake)

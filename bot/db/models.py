@@ -11,11 +11,11 @@ from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import NAMING_CONVENTION, Base, UTCDateTime
-from bot.db.revenue_models import Checkout, Purchase
+from bot.db.revenue_models import Checkout, Grant, Purchase
 from bot.telegram_failure import TelegramFailure
 from journeys.journey import EnrollmentStatus
 
-__all__ = ["NAMING_CONVENTION", "Base", "Checkout", "Purchase", "UTCDateTime"]  # the rest are defined here
+__all__ = ["NAMING_CONVENTION", "Base", "Checkout", "Grant", "Purchase", "UTCDateTime"]  # the rest are defined here
 
 
 class Student(Base):

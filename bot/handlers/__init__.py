@@ -1,12 +1,12 @@
 from aiogram import Router
 
 from bot.broadcasts import wizard
-from bot.handlers import courses, curator, fallback, help, refund, relay, staff, start, steps, survey
+from bot.handlers import checkout, courses, curator, fallback, help, refund, relay, staff, start, steps, survey
 
 
 def student_routers() -> list[Router]:
     # fresh routers for every dispatcher; the catch-all fallback goes last
-    return [module.build_router() for module in (start, survey, steps, courses, help, relay, fallback)]
+    return [module.build_router() for module in (start, survey, steps, courses, help, relay, checkout, fallback)]
 
 
 def staff_routers(curator_chat_id: int | None) -> list[Router]:

@@ -19,3 +19,6 @@ class OutboxKind(StrEnum):
     DIGEST = "digest"
     STUDENT_CARD = "student_card"  # pinned at the top of the student's topic
     STUDENT_CARD_PIN = "student_card_pin"
+    # revenue: what a purchase granted (or a refund took back), told to the student and to the curator desk
+    GRANT = "grant"
+    GRANT_NOTE = "grant_note"
