@@ -104,9 +104,7 @@ def write_catalog(folder: Path, price: int = 300) -> str:
 
 
 @pytest.fixture
-async def shop(
-    database_url: str, standin: BotAPIStandIn, clock: ManualClock, tmp_path: Path
-) -> AsyncIterator[World]:
+async def shop(database_url: str, standin: BotAPIStandIn, clock: ManualClock, tmp_path: Path) -> AsyncIterator[World]:
     settings = make_settings(database_url, standin, journeys=write_catalog(tmp_path / "j"), admin_ids=str(ADMIN))
     async with running_bot(settings, clock) as app:
         yield World(app, standin, clock)
