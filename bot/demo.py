@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.db.migrations import upgrade
-from bot.db.models import Enrollment, Event, StepCompletion, Student
+from bot.db.models import Enrollment, Event, Purchase, StepCompletion, Student
 from bot.outbox.limiter import Limiter
+from bot.revenue.money import format_amount
 from bot.settings import Settings
 from bot.standin import BotAPIStandIn, FakeUser, StoredMessage
 from journeys.clock import ScaledClock
@@ -244,7 +245,9 @@ async def _summary(app: App, out: TextIO, elapsed: float) -> None:
     async with app.uow() as uow:
         rows = (
             await uow.session.execute(
-                select(Student.first_name, Enrollment.track, Enrollment.status, Enrollment.id).join(Enrollment)
+                select(Student.first_name, Enrollment.journey_id, Enrollment.track, Enrollment.status, Enrollment.id)
+                .join(Enrollment)
+                .order_by(Enrollment.id)
             )
         ).all()
         done = Counter(
@@ -257,9 +260,25 @@ async def _summary(app: App, out: TextIO, elapsed: float) -> None:
             )
         )
         events = Counter(dict((await uow.session.execute(select(Event.type, func.count()).group_by(Event.type))).all()))
+        ledger = (
+            await uow.session.execute(
+                select(Student.first_name, Purchase.product_id, Purchase.amount, Purchase.currency, Purchase.source)
+                .join(Student, Student.id == Purchase.student_id)
+                .where(Purchase.refunded_at.is_(None))
+                .order_by(Purchase.id)
+            )
+        ).all()
     print("\n── summary", file=out)
-    for name, track, status, enrollment_id in rows:
-        total = len(app.journey.track(track).steps) if track else 0
-        print(f"   {name}: track {track}, {status.value}, {done[enrollment_id]}/{total} steps", file=out)
+    for name, journey_id, track, status, enrollment_id in rows:
+        journey = app.catalog.get(journey_id)
+        total = len(journey.track(track).steps) if journey and track and journey.has_track(track) else 0
+        print(f"   {name}: {journey_id}, track {track}, {status.value}, {done[enrollment_id]}/{total} steps", file=out)
     print("   events: " + ", ".join(f"{kind} {n}" for kind, n in sorted(events.items())), file=out)
+    print("   ledger:" + ("" if ledger else " no payments"), file=out)
+    paid: Counter[str] = Counter()
+    for name, product, amount, currency, source in ledger:
+        print(f"     {name}: {product}, {format_amount(amount, currency)} ({source.value})", file=out)
+        paid[currency] += amount
+    if paid:
+        print("   paid in all: " + ", ".join(format_amount(n, c) for c, n in sorted(paid.items())), file=out)
     print(f"   finished in {elapsed:.1f} s of real time", file=out)

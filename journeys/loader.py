@@ -14,7 +14,7 @@ from journeys.issue_paths import format_path, path_part
 from journeys.journey import Journey
 from journeys.offer_checks import checkin_issues, offer_issues
 from journeys.question_checks import question_issues
-from journeys.spec import FORMAT_VERSION, JourneySpec, Question
+from journeys.spec import FORMAT_VERSION, JourneySpec, Offer, Question
 
 MAX_FILE_BYTES = 500_000  # a long course is a few dozen kB; PyYAML reads ~100 kB/s; this also stops /dev/zero
 MAX_DEPTH = 20  # a journey nests about 7 levels; deeper input is a mistake (and would exhaust the stack)
@@ -260,13 +260,20 @@ def check_catalog(loaded: Sequence[tuple[str, Journey]]) -> list[JourneyIssue]:
             clash = f"journey id {journey.id!r} is also the id of {first_file[journey.id]}"
             issues.append(JourneyIssue(name, "id", clash))
         first_file.setdefault(journey.id, name)
-    offer_file: dict[str, str] = {}
+    # payments name an offer by its id: two journeys may share an offer (the same club) only selling the same
+    first_offer: dict[str, tuple[str, Offer]] = {}
     for name, journey in loaded:
         for o, offer in enumerate(journey.spec.offers):
-            if offer.id in offer_file and offer_file[offer.id] != name:
-                clash = f"offer id {offer.id!r} is also an offer of {offer_file[offer.id]}: payments name offers by id"
-                issues.append(JourneyIssue(name, f"offers[{o}].id", clash))
-            offer_file.setdefault(offer.id, name)
+            seen = first_offer.setdefault(offer.id, (name, offer))
+            if seen[0] != name and (seen[1].grants, seen[1].price, seen[1].lead) != (
+                offer.grants,
+                offer.price,
+                offer.lead,
+            ):
+                clash = (
+                    f"offer id {offer.id!r} is also an offer of {seen[0]} that sells something else or at another price"
+                )
+                issues.append(JourneyIssue(name, f"offers[{o}].id", clash + ": payments name offers by id"))
     for name, journey in loaded:
         for path, journey_id in references(journey):
             if journey_id not in first_file:

@@ -175,7 +175,7 @@ async def test_each_bad_field_is_422_naming_it_and_nothing_is_kept(
     assert fields(answer) == [named]
     assert await purchases(api) == []
     async with api.app.uow() as uow:  # not even the identity of an external_id never seen
-        assert await uow.identities.by_external_id("lms-1") is None
+        assert await uow.identities.all_by_external_id("lms-1") == []
 
 
 async def test_payment_for_an_unbound_student_is_kept_and_applied_when_they_open_their_link(
@@ -189,7 +189,7 @@ async def test_payment_for_an_unbound_student_is_kept_and_applied_when_they_open
     enrolled = await api.enroll("lms-1")
     assert enrolled.status == 200
     async with api.app.uow() as uow:
-        identity = await uow.identities.by_external_id("lms-1")
+        identity = await uow.identities.by_external_id("lms-1", api.app.journey.id)
         assert identity is not None and identity.name == "Ann" and identity.student_id is None
     student_id = await bound_student(api)
     [purchase] = await purchases(api)

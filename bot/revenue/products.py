@@ -35,6 +35,9 @@ def products(*products: Product) -> Mapping[str, Product]:
 
 def products_of(catalog: Catalog) -> Mapping[str, Product]:
     """The club and every offer of the catalog's journeys that can be paid for (a lead is not bought), by offer
-    id: payments name what they paid for by the offer (the catalog keeps offer ids unique across journeys)."""
-    offers = [offer for journey in catalog for offer in journey.spec.offers if not offer.lead]
-    return products(*(Product(offer.id, plain_text(offer.text).strip().split("\n")[0][:120]) for offer in offers))
+    id: payments name what they paid for by the offer. Journeys may share an offer (the catalog checks that they
+    sell the same thing at the same price): it is one product."""
+    offers = {offer.id: offer for journey in catalog for offer in journey.spec.offers if not offer.lead}
+    return products(
+        *(Product(offer.id, plain_text(offer.text).strip().split("\n")[0][:120]) for offer in offers.values())
+    )
