@@ -34,7 +34,10 @@ from bot.offer_messages import OfferMessages
 from bot.outbox.limiter import BulkLimiter
 from bot.outbox.sender import OutboxSender
 from bot.revenue import Ledger, StaffRefunds, StudentTokens
+from bot.revenue.grants import Grants
+from bot.revenue.offer_state import StoredOfferStates
 from bot.revenue.products import products_of
+from bot.revenue.stars import StarsCheckout
 from bot.scheduler import Ticker
 from bot.services.checkin_answers import CheckinAnswers
 from bot.services.courses import Courses
@@ -140,6 +143,13 @@ class App:
         self.path.bind_listeners.append(self.ledger)
         self.tokens = StudentTokens(settings.api_secret) if settings.api_secret else None
         self.refunds = StaffRefunds(self.uow, self.ledger, self.bot, self.clock)
+        # what purchases grant (journeys, mentor support, files, links), and paying in Telegram Stars
+        self.grants = Grants(self.catalog, self.path, self.translations, curator_chat_id=settings.curator_chat_id)
+        self.ledger.purchase_listeners.append(self.grants)
+        self.ledger.refund_listeners.append(self.grants)
+        self.stars = StarsCheckout(
+            self.uow, self.catalog, self.clock, self.ledger, StoredOfferStates(self.catalog), wake=self.sender.wake
+        )
         # the graduate club: granted and revoked by the ledger, in the purchase's own transaction
         self.club = Club(settings, self.uow, self.bot, self.catalog, self.translations, self.clock)
         if self.club.enabled:
@@ -176,6 +186,7 @@ class App:
             club=self.club,
             offer_presses=self.offer_presses,
             checkin_answers=self.checkin_answers,
+            stars=self.stars,
             staff=self.staff,
             uow_factory=self.uow,
             health=self.health,

@@ -8,7 +8,14 @@ The order of the jobs is the order they run in within a tick.
 from bot.broadcasts import BroadcastService
 from bot.club import Club
 from bot.curator.desk import CuratorDesk
-from bot.outbox.payloads import AlertPayload, OfferPayload, RelayPayload, ReplyPayload, StudentCardPayload
+from bot.outbox.payloads import (
+    AlertPayload,
+    GrantNotePayload,
+    OfferPayload,
+    RelayPayload,
+    ReplyPayload,
+    StudentCardPayload,
+)
 from bot.outbox.sender import OutboxSender
 from bot.scheduler import Ticker
 from bot.services.engagement import Engagement
@@ -39,6 +46,7 @@ def wire_jobs(
         sender.add_hook(RelayPayload, before=desk.into_topic, after=desk.relay.relayed)
         sender.add_hook(ReplyPayload, after=desk.relay.reply_sent, failed=desk.relay.reply_failed)
         sender.add_hook(StudentCardPayload, after=desk.topics.card_sent)
+        sender.add_hook(GrantNotePayload, before=desk.into_topic)
     if club.enabled:
         ticker.add("club", club.lifecycle.tick)
     ticker.add("broadcasts", broadcasts.delivery.tick)

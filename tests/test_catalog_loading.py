@@ -68,6 +68,7 @@ def test_a_file_whose_next_stage_is_not_in_the_catalog_is_refused() -> None:
     assert problems([STORE]) == [
         f"{STORE}:next:unknown journey 'online-store-growth': it is not in the catalog",
         f"{STORE}:routing.rules[0].not_a_fit.journey:unknown journey 'online-store-growth': it is not in the catalog",
+        f"{STORE}:offers[1].grants.journey:unknown journey 'online-store-growth': it is not in the catalog",
     ]
 
 

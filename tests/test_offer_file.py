@@ -84,7 +84,7 @@ def test_offered_journeys_are_exposed_for_the_catalog() -> None:
     sells_the_next_course(document)
     journey = parse_journey(yaml.safe_dump(document, sort_keys=False), NAME)
     assert offered_journeys(journey) == {"python-advanced"}
-    assert offered_journeys(load_journey(DEFAULT)) == frozenset()
+    assert offered_journeys(load_journey(DEFAULT)) == {"online-store-growth"}  # its paid next stage
 
 
 def test_a_journey_without_offers_still_loads() -> None:

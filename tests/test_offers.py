@@ -114,7 +114,9 @@ def test_on_answer_follows_a_survey_answer() -> None:
 def test_on_answer_follows_a_check_in_answer_once_it_is_stored() -> None:
     journey = load_journey(SHIPPED_JOURNEYS / "online_store.ru.yaml")
     asked = graduate(
-        track="novice", completed=frozenset(journey.spec.tracks["novice"].steps), shown={"graduate-club": NOW}
+        track="novice",
+        completed=frozenset(journey.spec.tracks["novice"].steps),
+        shown={"graduate-club": NOW, "growth-stage": NOW},
     )
     assert shown_ids(journey, asked) == []
     assert shown_ids(journey, replace(asked, answers={"first_sale": "not_yet"})) == ["mentor-first-sale"]

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import NAMING_CONVENTION, Base, UTCDateTime
-from bot.db.revenue_models import CheckinAsked, Checkout, ClubChat, ClubMembership, OfferShown, Purchase
+from bot.db.revenue_models import CheckinAsked, Checkout, ClubChat, ClubMembership, Grant, OfferShown, Purchase
 from bot.telegram_failure import TelegramFailure
 from journeys.journey import EnrollmentStatus
 
@@ -22,6 +22,7 @@ __all__ = [
     "Checkout",
     "ClubChat",
     "ClubMembership",
+    "Grant",
     "OfferShown",
     "Purchase",
     "UTCDateTime",

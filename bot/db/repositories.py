@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import (
     AuditAction,
     AuditEntry,
+    Checkout,
     Enrollment,
     Event,
     ExternalIdentity,
+    Grant,
     LmsEvent,
     Purchase,
     StaffMember,
@@ -306,3 +308,35 @@ class PurchaseRepository:
             query = query.where(Purchase.student_id.in_(student_ids))
         rows = await self.session.execute(query)
         return [(int(student or 0), str(currency), int(total or 0)) for student, currency, total in rows.all()]
+
+
+class CheckoutRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, checkout: Checkout) -> Checkout:
+        self.session.add(checkout)
+        await self.session.flush()
+        return checkout
+
+    async def get(self, checkout_id: int, *, for_update: bool = False) -> Checkout | None:
+        return await self.session.get(Checkout, checkout_id, with_for_update=for_update or None)
+
+
+class GrantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_once(self, values: dict[str, Any]) -> bool:
+        """Inserts the grant unless its purchase has one; True when this call inserted it."""
+        return await insert_ignore(self.session, Grant.__table__, values, key=["purchase_id"])  # type: ignore[arg-type]
+
+    async def of_purchase(self, purchase_id: int, *, for_update: bool = False) -> Grant | None:
+        query = select(Grant).where(Grant.purchase_id == purchase_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query.execution_options(populate_existing=True))
+
+    async def of_student(self, student_id: int) -> list[Grant]:
+        rows = await self.session.scalars(select(Grant).where(Grant.student_id == student_id).order_by(Grant.id))
+        return list(rows)

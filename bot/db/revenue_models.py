@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.db.base import Base
 from journeys.club import ClubSource, ClubStatus
 from journeys.purchases import PaymentSource
+from journeys.spec import GrantKind
 
 
 class Purchase(Base):
@@ -142,3 +143,22 @@ class CheckinAsked(Base):
     checkin_id: Mapped[str] = mapped_column(String(64))
     asked_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]  # every question answered (or skipped)
+
+
+class Grant(Base):
+    """What one purchase granted (a journey's enrollment, mentor support, a file or link sent), applied once per
+    purchase and marked revoked by its refund. The club keeps its own memberships."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id", ondelete="CASCADE"), unique=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[GrantKind] = mapped_column(
+        Enum(GrantKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    # the enrollment this grant created (None when the student was enrolled in the journey already)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
+    until: Mapped[datetime | None]  # mentor support ends then
+    granted_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repositories import (
     AuditLog,
+    CheckoutRepository,
     EnrollmentRepository,
     EventLog,
+    GrantRepository,
     IdentityRepository,
     PurchaseRepository,
     StaffRepository,
@@ -29,6 +31,8 @@ class UnitOfWork:
         self.staff = StaffRepository(self.session)
         self.audit = AuditLog(self.session)
         self.purchases = PurchaseRepository(self.session)
+        self.checkouts = CheckoutRepository(self.session)
+        self.grants = GrantRepository(self.session)
         return self
 
     async def __aexit__(

@@ -2,6 +2,7 @@ from aiogram import Router
 
 from bot.broadcasts import wizard
 from bot.handlers import (
+    checkout,
     club,
     club_joins,
     club_staff,
@@ -21,7 +22,10 @@ from bot.handlers import (
 
 def student_routers() -> list[Router]:
     # fresh routers for every dispatcher; the catch-all fallback goes last
-    return [module.build_router() for module in (start, survey, steps, courses, help, relay, club, offers, fallback)]
+    return [
+        module.build_router()
+        for module in (start, survey, steps, courses, help, relay, club, offers, checkout, fallback)
+    ]
 
 
 def staff_routers(curator_chat_id: int | None) -> list[Router]:

@@ -29,3 +29,6 @@ class OutboxKind(StrEnum):
     OFFER = "offer"
     OFFER_REMINDER = "offer_reminder"  # the one reminder before an offer's deadline
     CHECKIN = "checkin"  # one question of an outcome check-in
+    # revenue: what a purchase granted (or a refund took back), told to the student and to the curator desk
+    GRANT = "grant"
+    GRANT_NOTE = "grant_note"

@@ -173,6 +173,21 @@ class CheckinPayload(Payload):
     question_id: str
 
 
+# ----- revenue -------------------------------------------------------------------------------------
+
+
+class GrantPayload(Payload):
+    """To the student: what their purchase gave them (the new course's welcome, a file, a link), or took back."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.GRANT
+
+
+class GrantNotePayload(AboutStudent):
+    """To the curator desk, in the student's topic: mentor support bought (or refunded)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.GRANT_NOTE
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     payload.kind: payload
     for payload in (
@@ -196,6 +211,8 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
         OfferPayload,
         OfferReminderPayload,
         CheckinPayload,
+        GrantPayload,
+        GrantNotePayload,
     )
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.db.models import CheckinAsked, Enrollment, OfferShown, Purchase, Student
 from bot.db.uow import UnitOfWork
@@ -50,19 +50,24 @@ class OfferStates:
             shown=shown,
             asked=asked,
             completed=await uow.enrollments.completed_steps_of(enrollment_ids),
-            bought=await self._bought(uow, student_ids),
+            bought=await self._bought(uow, student_ids, now),
             capped=await capped_sends(uow.session, student_ids, now),
         )
 
-    async def _bought(self, uow: UnitOfWork, student_ids: Sequence[int]) -> dict[int, frozenset[Product]]:
+    async def _bought(
+        self, uow: UnitOfWork, student_ids: Sequence[int], now: datetime
+    ) -> dict[int, frozenset[Product]]:
+        """What each student holds: purchases not refunded whose period (a club month, if any) still runs."""
         rows = await uow.session.execute(
-            select(Purchase.student_id, Purchase.product_id).where(
-                Purchase.student_id.in_(student_ids), Purchase.refunded_at.is_(None)
+            select(Purchase.student_id, Purchase.offer_id, Purchase.product_id).where(
+                Purchase.student_id.in_(student_ids),
+                Purchase.refunded_at.is_(None),
+                or_(Purchase.period_end.is_(None), Purchase.period_end > now),
             )
         )
         held: dict[int, set[Product]] = {}
-        for student_id, product_id in rows.all():
-            product = self._product(product_id)
+        for student_id, offer_id, product_id in rows.all():
+            product = self._product(offer_id or product_id)
             if student_id is not None and product is not None:
                 held.setdefault(student_id, set()).add(product)
         return {student_id: frozenset(products) for student_id, products in held.items()}

@@ -192,6 +192,11 @@ class StudentPath:
                 await listener.on_bound(uow, student, enrollment, bound, now)
         return decisions + await self._resume(uow, enrollment, now)
 
+    async def open_granted(self, uow: UnitOfWork, student: Student, journey: Journey, now: datetime) -> list[Decision]:
+        """A purchase opened `journey` (any access): it becomes the student's current course, enrolled in it unless
+        they are already; the decisions are its welcome and first question (or where they were)."""
+        return await self._open(uow, student, journey, now, granted=True)
+
     async def choose(self, person: Person, enrollment_id: int, index: int, option: int) -> list[Decision]:
         return await self._press_answer(person, enrollment_id, index, option)
 

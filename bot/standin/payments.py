@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -102,6 +103,8 @@ class PaymentMethods(StandInState):
         if self._checkouts.get(query_id, False) is not None:  # unknown, answered, or expired (False)
             raise bad(ERRORS["query"])
         self._checkouts[query_id] = ok
+        if (answered := self._checkout_answered.pop(query_id, None)) is not None:
+            answered.set()
         return True
 
     def _refund(self, p: dict[str, Any], c: ApiCall) -> bool:
@@ -145,11 +148,15 @@ class PaymentMethods(StandInState):
             raise LookupError(f"no invoice {key}")
         query_id = f"pcq{next(self._ids):06d}"
         self._checkouts[query_id] = None
+        answered = self._checkout_answered[query_id] = asyncio.Event()
         sender = self.users[user_id]
         self._emit(f"{sender['first_name']} ⟶ pays ⭐{bought.amount} for {bought.title}")
         query = {"id": query_id, "from": sender, "currency": STARS, "total_amount": bought.amount}
         self.push_update({"pre_checkout_query": query | {"invoice_payload": bought.payload}})
-        if not await self._until(lambda: self._checkouts[query_id] is not None, self.pre_checkout_timeout):
+        try:
+            await asyncio.wait_for(answered.wait(), self.pre_checkout_timeout)
+        except TimeoutError:
+            self._checkout_answered.pop(query_id, None)
             self._checkouts[query_id] = False  # too late: a later answer is refused
             return None
         if not self._checkouts[query_id]:

@@ -76,6 +76,8 @@ class StandInState:
         self.charges: dict[str, StarCharge] = {}
         self._invoices: dict[tuple[int, int] | str, StarInvoice] = {}  # by (chat, message) or by link
         self._checkouts: dict[str, bool | None] = {}  # query id → the bot's answer (None: not yet)
+        # set when the bot answers: a payer waits on its own query, not on every change (thousands pay at once)
+        self._checkout_answered: dict[str, asyncio.Event] = {}
         self._messages: dict[int, list[StoredMessage]] = {}
         self._next_message_id: dict[int, int] = {}
         self._pending: deque[dict[str, Any]] = deque()
