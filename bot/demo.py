@@ -6,48 +6,32 @@ the conversation and a summary read back from the database.
 
 import asyncio
 import logging
+import socket
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
+from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import App
 from bot.db.migrations import upgrade
 from bot.db.models import Enrollment, Event, Purchase, StepCompletion, Student
+from bot.demo_revenue import SchoolCheckout, club_and_next_stage, club_lapses, mentor_through_the_school
+from bot.demo_tools import TALK_SPEED, WAIT, WAIT_SPEED, Transcript, fast_forward, got, in_chat, slow_down
 from bot.outbox.limiter import Limiter
 from bot.revenue.money import format_amount
 from bot.settings import Settings
 from bot.standin import BotAPIStandIn, FakeUser, StoredMessage
 from journeys.clock import ScaledClock
 
-# People act at ten journey minutes a real second; quiet days fly by at a day a second.
-TALK_SPEED = 600
-WAIT_SPEED = 86400
-MAX_LINES = 6
 CURATOR_CHAT = -1001000
 CURATOR = 900
-WAIT = 30.0  # real seconds to wait for anything the scheduler or the sender does
-
-
-class Transcript:
-    def __init__(self, clock: ScaledClock, out: TextIO, tz: ZoneInfo) -> None:
-        self.clock, self.out, self.tz = clock, out, tz  # times are shown in the school's time zone
-
-    def line(self, text: str) -> None:
-        lines = [line for line in text.splitlines() if line.strip()]
-        limit = 2 if " ✎ " in lines[0] else MAX_LINES  # an edit repeats a message already shown
-        if len(lines) > limit:
-            lines = [*lines[: limit - 1], "      …", lines[-1]]
-        stamp = self.clock.now().astimezone(self.tz).strftime("%d.%m %H:%M")
-        print(f"{stamp}  " + "\n              ".join(lines), file=self.out, flush=True)
-
-    def narrate(self, text: str) -> None:
-        print(f"\n── {text}", file=self.out, flush=True)
+CLUB_CHAT = -1002000
+SCHOOL_SECRET = "demo-school-secret"
 
 
 async def run_demo(speed: float | None = None, journey_file: str | None = None, out: TextIO = sys.stdout) -> int:
@@ -56,7 +40,8 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
     started = time.monotonic()
     clock = ScaledClock(TALK_SPEED)
     with tempfile.TemporaryDirectory(prefix="journeybot-demo-") as tmp:
-        async with BotAPIStandIn() as standin:
+        # Telegram dates (a subscription's expiration, invite links) follow the journey clock too
+        async with BotAPIStandIn(now=lambda: clock.now().timestamp()) as standin:
             settings = Settings(
                 _env_file=None,
                 bot_token="100000:demo-token",
@@ -65,6 +50,8 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                 journey_file=Path(journey_file) if journey_file else None,  # None: the shipped catalog
                 clock_speed=clock.speed,
                 curator_chat_id=CURATOR_CHAT,
+                club_chat_id=CLUB_CHAT,
+                api_secret=SCHOOL_SECRET,  # the school's checkout signs its payment reports with it
                 scheduler_tick_seconds=0.05,  # at a day a second, a tick is about 70 journey minutes
             )
             app = App(settings, clock=clock)
@@ -72,6 +59,12 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
             await upgrade(app.engine)
             standin.on_event(transcript.line)
             standin.group(CURATOR_CHAT, "Кураторы школы", is_forum=True, members=[CURATOR])
+            standin.group(CLUB_CHAT, "Клуб выпускников", members={CURATOR: "creator"})
+            http = web.AppRunner(app.web_app())  # the bot's HTTP server: the school's checkout reports to it
+            await http.setup()
+            listening = socket.create_server(("127.0.0.1", 0))
+            await web.SockSite(http, listening).start()
+            school = SchoolCheckout(f"http://127.0.0.1:{listening.getsockname()[1]}", SCHOOL_SECRET)
             stop = asyncio.Event()
             app.sender.tick = 0.05  # rows due later wake the sender by its tick: keep it close to the ticker's
             # Telegram's per-chat limits are real seconds; at a journey day a second they would hold a
@@ -94,7 +87,7 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                     f"and ×{speed or WAIT_SPEED:g} through quiet days (⏩)\n",
                     file=out,
                 )
-                await _play(app, standin, transcript, fast=speed or WAIT_SPEED)
+                await _play(app, standin, transcript, school, fast=speed or WAIT_SPEED)
                 await _summary(app, out, time.monotonic() - started)
             finally:
                 await app.ticker.stop()
@@ -102,11 +95,14 @@ async def run_demo(speed: float | None = None, journey_file: str | None = None, 
                 await sender
                 await app.dispatcher.stop_polling()
                 await polling
+                await http.cleanup()
                 await app.close()
     return 0
 
 
-async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fast: float) -> None:
+async def _play(
+    app: App, standin: BotAPIStandIn, transcript: Transcript, school: SchoolCheckout, *, fast: float
+) -> None:
     anna = standin.user(501, "Анна", username="anna_shop", language_code="ru")
     boris = standin.user(502, "Борис", username="boris_wb", language_code="ru")
     olga = standin.user(CURATOR, "Ольга", username="olga_curator", language_code="ru")
@@ -165,13 +161,13 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fas
     # a step whose Done was pressed loses the button; a reward (sent by the outbox) may land after the next step
     while any(m.button("✅ Готово") for m in anna.messages):
         await anna.click("✅ Готово")
-    await standin.wait_for(lambda: _got(anna, "Бонус выпускника"), WAIT, what="Анна's last reward")
+    await standin.wait_for(lambda: got(anna, "Бонус выпускника"), WAIT, what="Анна's last reward")
 
     transcript.narrate("Борис finishes two steps, then goes quiet. ⏩ Reminders come at the hour he chose")
     for _ in range(2):
         await boris.click("✅ Готово")
     fast_forward(app, fast)
-    await standin.wait_for(lambda: _got(boris, "Кажется, шаг застрял"), WAIT, what="Борис's second reminder")
+    await standin.wait_for(lambda: got(boris, "Кажется, шаг застрял"), WAIT, what="Борис's second reminder")
 
     transcript.narrate("no reaction: the curators get an alert in Борис's own topic")
     alert = await _wait_for_alert(standin)
@@ -182,30 +178,18 @@ async def _play(app: App, standin: BotAPIStandIn, transcript: Transcript, *, fas
         chat_id=CURATOR_CHAT,
         message_thread_id=alert.message_thread_id,
     )
-    await standin.wait_for(lambda: _got(boris, "созвонимся"), WAIT, what="the curator's message to reach Борис")
-    await standin.wait_for(lambda: _in_group(standin, "Доставлено"), WAIT, what="the delivery note for the curators")
+    await standin.wait_for(lambda: got(boris, "созвонимся"), WAIT, what="the curator's message to reach Борис")
+    await standin.wait_for(
+        lambda: in_chat(standin, CURATOR_CHAT, "Доставлено"), WAIT, what="the delivery note for the curators"
+    )
 
     transcript.narrate("Борис is back on track: his progress resolves the alert")
     await boris.click("✅ Готово")
     await standin.wait_for(lambda: "Решено" in (alert.text or ""), WAIT, what="the alert to resolve")
 
-
-def fast_forward(app: App, speed: float) -> None:
-    assert isinstance(app.clock, ScaledClock)
-    app.clock.set_speed(speed)
-
-
-def slow_down(app: App) -> None:
-    assert isinstance(app.clock, ScaledClock)
-    app.clock.set_speed(TALK_SPEED)
-
-
-def _in_group(standin: BotAPIStandIn, text: str) -> bool:
-    return any(text in (m.text or "") for m in standin.messages_in(CURATOR_CHAT))
-
-
-def _got(student: FakeUser, text: str) -> bool:
-    return any(text in (m.text or "") for m in student.messages)
+    await club_and_next_stage(app, standin, transcript, anna)
+    await mentor_through_the_school(app, standin, transcript, boris, school, fast=fast)
+    await club_lapses(app, standin, transcript, anna, fast=fast)
 
 
 async def _wait_for_alert(standin: BotAPIStandIn) -> StoredMessage:
