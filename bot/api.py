@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from bot.db.models import ExternalIdentity, LmsEvent
 from bot.db.uow import UnitOfWorkFactory
 from bot.db.upsert import insert_ignore
-from bot.services.student_path import COURSE_LINK, StudentPath
+from bot.services.course_entry import COURSE_LINK
+from bot.services.student_path import StudentPath
 from bot.signatures import same_secret
 from journeys.catalog import Catalog
 from journeys.clock import Clock

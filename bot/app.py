@@ -40,6 +40,7 @@ from bot.revenue.products import products_of
 from bot.revenue.stars import StarsCheckout
 from bot.scheduler import Ticker
 from bot.services.checkin_answers import CheckinAnswers
+from bot.services.course_entry import CourseEntry
 from bot.services.courses import Courses
 from bot.services.engagement import Engagement
 from bot.services.offer_presses import OfferPresses
@@ -97,6 +98,7 @@ class App:
         self.reachability = Reachability(self.uow, self.clock)
         self.translations = Translations()
         self.path = StudentPath(self.uow, self.catalog, self.clock, settings.tz)
+        self.entry = CourseEntry(self.uow, self.path)
         self.courses = Courses(self.uow, self.path)
         self.staff = StaffDirectory(settings.admin_ids)
         self.ticker = Ticker(self.uow, self.clock, settings.scheduler_tick_seconds)
@@ -140,11 +142,11 @@ class App:
         )
         # the ledger: the products it accepts, purchases kept for LMS students applied when they bind
         self.ledger = Ledger(self.clock, self.catalog.ids, products_of(self.catalog))
-        self.path.bind_listeners.append(self.ledger)
+        self.entry.bind_listeners.append(self.ledger)
         self.tokens = StudentTokens(settings.api_secret) if settings.api_secret else None
         self.refunds = StaffRefunds(self.uow, self.ledger, self.bot, self.clock)
         # what purchases grant (journeys, mentor support, files, links), and paying in Telegram Stars
-        self.grants = Grants(self.catalog, self.path, self.translations, curator_chat_id=settings.curator_chat_id)
+        self.grants = Grants(self.catalog, self.entry, self.translations, curator_chat_id=settings.curator_chat_id)
         self.ledger.purchase_listeners.append(self.grants)
         self.ledger.refund_listeners.append(self.grants)
         self.stars = StarsCheckout(
@@ -178,6 +180,7 @@ class App:
         dp = Dispatcher(
             storage=make_storage(self.settings),
             path=self.path,
+            entry=self.entry,
             courses=self.courses,
             clock=self.clock,
             desk=self.desk,

@@ -187,7 +187,7 @@ async def _play(
     await boris.click("✅ Готово")
     await standin.wait_for(lambda: "Решено" in (alert.text or ""), WAIT, what="the alert to resolve")
 
-    await club_and_next_stage(app, standin, transcript, anna)
+    await club_and_next_stage(app, standin, transcript, anna, fast=fast)
     await mentor_through_the_school(app, standin, transcript, boris, school, fast=fast)
     await club_lapses(app, standin, transcript, anna, fast=fast)
 

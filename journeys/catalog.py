@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 
+from journeys.decisions import CourseCard
 from journeys.journey import Journey
 from journeys.spec import Access, Offer
 
@@ -59,6 +60,11 @@ class Catalog:
         """The next stage after this journey, if its file names one."""
         journey = self._by_id.get(journey_id)
         return self.get(journey.spec.next) if journey is not None else None
+
+
+def card(journey: Journey) -> CourseCard:
+    """A journey as a student sees it listed."""
+    return CourseCard(journey.id, journey.title, journey.spec.summary, journey.spec.access is Access.OPEN)
 
 
 def references(journey: Journey) -> Iterator[tuple[str, str]]:

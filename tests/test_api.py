@@ -204,7 +204,7 @@ async def test_event_before_binding_is_kept_and_applied_when_the_student_binds(a
     assert early == {"event_id": "e-1", "duplicate": False, "applied": False}
 
     # the student opens the link; they still have the survey ahead, but the completion is stored
-    await api.app.path.start(Person(telegram_id=5001, first_name="Ann"), payload=code)
+    await api.app.entry.start(Person(telegram_id=5001, first_name="Ann"), payload=code)
     async with api.app.uow() as uow:
         student = await uow.students.by_telegram_id(5001)
         assert student is not None

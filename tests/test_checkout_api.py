@@ -75,7 +75,7 @@ async def refund(api: Api, refund_id: str, payment_id: str = "pay-1", **extra: A
 async def bound_student(api: Api, external_id: str = "lms-1", telegram_id: int = 5001) -> int:
     """An LMS student who opened their start link: their student id."""
     link = (await (await api.enroll(external_id)).json())["start_link"]
-    await api.app.path.start(Person(telegram_id=telegram_id, first_name="Ann"), payload=link.split("?start=")[1])
+    await api.app.entry.start(Person(telegram_id=telegram_id, first_name="Ann"), payload=link.split("?start=")[1])
     async with api.app.uow() as uow:
         student = await uow.students.by_telegram_id(telegram_id)
         assert student is not None
@@ -200,7 +200,7 @@ async def test_payment_for_an_unbound_student_is_kept_and_applied_when_they_open
     assert event.student_id == student_id
     # opening the link again applies nothing twice
     code = (await (await api.enroll("lms-1")).json())["start_link"].split("?start=")[1]
-    await api.app.path.start(Person(telegram_id=5001, first_name="Ann"), payload=code)
+    await api.app.entry.start(Person(telegram_id=5001, first_name="Ann"), payload=code)
     assert len(grants.calls) == 1
     assert (await pay(api, payment()))[1] == {"purchase_id": purchase.id, "duplicate": True, "applied": True}
 

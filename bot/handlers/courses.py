@@ -6,6 +6,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import OpenCourse, SwitchCourse
 from bot.render import Renderer
+from bot.services.course_entry import CourseEntry
 from bot.services.courses import Courses
 from bot.services.student_path import Person, StudentPath
 
@@ -15,9 +16,9 @@ async def list_courses(message: Message, person: Person, courses: Courses, rende
 
 
 async def open_course(
-    query: CallbackQuery, callback_data: OpenCourse, person: Person, path: StudentPath, renderer: Renderer
+    query: CallbackQuery, callback_data: OpenCourse, person: Person, entry: CourseEntry, renderer: Renderer
 ) -> None:
-    await renderer.answer_press(query, await path.open_course(person, callback_data.journey))
+    await renderer.answer_press(query, await entry.open_course(person, callback_data.journey))
 
 
 async def switch_course(

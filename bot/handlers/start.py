@@ -3,13 +3,14 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.render import Renderer
-from bot.services.student_path import Person, StudentPath
+from bot.services.course_entry import CourseEntry
+from bot.services.student_path import Person
 
 
 async def start(
-    message: Message, command: CommandObject, person: Person, path: StudentPath, renderer: Renderer
+    message: Message, command: CommandObject, person: Person, entry: CourseEntry, renderer: Renderer
 ) -> None:
-    decisions = await path.start(person, command.args)
+    decisions = await entry.start(person, command.args)
     await renderer.send(message.chat.id, decisions)
 
 

@@ -18,7 +18,7 @@ from bot.outbox.messages import Out
 from bot.outbox.payloads import GrantNotePayload, GrantPayload
 from bot.outbox.queue import enqueue
 from bot.render import Composer, when
-from bot.services.student_path import StudentPath
+from bot.services.course_entry import CourseEntry
 from journeys.catalog import Catalog
 from journeys.journey import EnrollmentStatus
 from journeys.spec import GrantKind, Offer, OfferGrant
@@ -35,10 +35,10 @@ def offer_title(offer: Offer, limit: int) -> str:
 
 class Grants:
     def __init__(
-        self, catalog: Catalog, path: StudentPath, translations: Translations, *, curator_chat_id: int | None
+        self, catalog: Catalog, entry: CourseEntry, translations: Translations, *, curator_chat_id: int | None
     ) -> None:
         self.catalog = catalog
-        self.path = path
+        self.entry = entry
         self.translations = translations
         self.curator_chat_id = curator_chat_id
         self.desk_t = translations.get(catalog.default.spec.language)  # the desk speaks the school's language
@@ -74,7 +74,7 @@ class Grants:
         if kind is GrantKind.JOURNEY:
             journey = self.catalog[grants.journey or ""]
             had = await uow.enrollments.current(student.id, journey.id)
-            decisions = await self.path.open_granted(uow, student, journey, now)
+            decisions = await self.entry.open_granted(uow, student, journey, now)
             if had is None:
                 enrollment = await uow.enrollments.current(student.id, journey.id)
                 grant.enrollment_id = enrollment.id if enrollment else None

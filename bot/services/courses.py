@@ -3,8 +3,8 @@
 from collections.abc import Set
 
 from bot.db.uow import UnitOfWorkFactory
-from bot.services.student_path import Person, StudentPath, course_card
-from journeys.catalog import Catalog
+from bot.services.student_path import Person, StudentPath
+from journeys.catalog import Catalog, card
 from journeys.decisions import CourseList, Decision, EnrolledCourse, Notice
 from journeys.journey import Journey
 from journeys.notices import NoticeKey
@@ -31,7 +31,7 @@ class Courses:
             enrolled = tuple(
                 EnrolledCourse(
                     enrollment_id=e.id,
-                    course=course_card(self.catalog[e.journey_id]),
+                    course=card(self.catalog[e.journey_id]),
                     status=e.status,
                     progress=_progress(self.catalog[e.journey_id], e.track, completed[e.id]),
                     current=current is not None and e.id == current.id,
@@ -39,7 +39,7 @@ class Courses:
                 for e in enrollments
             )
             taken = {e.journey_id for e in enrollments}
-            more = tuple(course_card(j) for j in self.catalog.open() if j.id not in taken)
+            more = tuple(card(j) for j in self.catalog.open() if j.id not in taken)
             return [CourseList(enrolled, more)]
 
 

@@ -12,32 +12,26 @@ from bot.db.models import Enrollment, ExternalIdentity, Student
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.names import fit
 from journeys import enrollment as rules
-from journeys.catalog import Catalog
+from journeys.catalog import Catalog, card
 from journeys.clock import Clock
 from journeys.cohort import CohortStarts
 from journeys.decisions import (
     AlreadyCompleted,
     AskQuestion,
-    CourseCard,
-    CourseLocked,
     CourseSwitched,
     Decision,
     Notice,
     NotSuited,
-    ShowCatalog,
     StepAccepted,
     TrackAssigned,
     WaitingForStart,
-    Welcome,
 )
 from journeys.enrollment import EnrollmentState
 from journeys.events import EventType
 from journeys.journey import EnrollmentStatus, Journey
 from journeys.notices import NoticeKey
-from journeys.spec import Access, NotAFit
+from journeys.spec import NotAFit
 from journeys.timing import in_holdout
-
-COURSE_LINK = "c-"  # t.me/<bot>?start=c-<journey id> opens that journey of the catalog
 
 
 @dataclass(frozen=True)
@@ -71,26 +65,8 @@ class AnswerListener(Protocol):
     async def on_answer(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None: ...
 
 
-class BindListener(Protocol):
-    """Told when an LMS identity is bound to the student who opened its start link, once the student's enrollment
-    exists, inside the same transaction (the identity is locked)."""
-
-    async def on_bound(
-        self, uow: UnitOfWork, student: Student, enrollment: Enrollment, identity: ExternalIdentity, now: datetime
-    ) -> None: ...
-
-
 def language_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "ru"
-
-
-def course_card(journey: Journey) -> CourseCard:
-    return CourseCard(journey.id, journey.title, journey.spec.summary, journey.spec.access is Access.OPEN)
-
-
-def course_link_target(payload: str) -> str | None:
-    """The journey id a `c-<journey>` start payload names, or None for any other payload (an LMS code)."""
-    return payload.removeprefix(COURSE_LINK) if payload.startswith(COURSE_LINK) else None
 
 
 class StudentPath:
@@ -103,7 +79,6 @@ class StudentPath:
         *,
         progress_listeners: Sequence[ProgressListener] = (),
         start_listeners: Sequence[StartListener] = (),
-        bind_listeners: Sequence[BindListener] = (),
         answer_listeners: Sequence[AnswerListener] = (),
     ) -> None:
         self._uow = uow_factory
@@ -112,90 +87,9 @@ class StudentPath:
         self.tz = tz
         self.progress_listeners = list(progress_listeners)
         self.start_listeners = list(start_listeners)
-        self.bind_listeners = list(bind_listeners)
         self.answer_listeners = list(answer_listeners)
 
     # --- use cases -------------------------------------------------------------------------------
-
-    async def start(self, person: Person, payload: str | None = None) -> list[Decision]:
-        """/start: resumes the current course; a deep link (`c-<journey>`, or an LMS start code) opens its own;
-        a newcomer is enrolled in the only open journey, or shown the catalog when there are several."""
-        async with self._uow() as uow:
-            now = self.clock.now()
-            student = await self._touch(uow, person, now)
-            decisions: list[Decision] = []
-            target: Journey | None = None
-            granted = False  # an LMS start link enrolls in its journey whether or not it is open to anyone
-            bound: ExternalIdentity | None = None
-            if payload and (course := course_link_target(payload)) is not None:
-                target = self.catalog.get(course)
-                if target is None:
-                    decisions.append(Notice(NoticeKey.COURSE_UNKNOWN))
-            elif payload:
-                binding = await self._bind(uow, student, payload, now)
-                if isinstance(binding, Notice):
-                    decisions.append(binding)
-                else:
-                    (target, bound), granted = binding, True
-            if target is not None:
-                decisions += await self._open(uow, student, target, now, granted=granted, bound=bound)
-            else:
-                decisions += await self._start_current(uow, student, now)
-            await uow.commit()
-            return decisions
-
-    async def open_course(self, person: Person, journey_id: str) -> list[Decision]:
-        """A course button (the catalog, /courses, the next stage, the fit check's alternative)."""
-        async with self._uow() as uow:
-            now = self.clock.now()
-            student = await self._touch(uow, person, now)
-            journey = self.catalog.get(journey_id)
-            if journey is None:
-                decisions: list[Decision] = [Notice(NoticeKey.COURSE_UNKNOWN)]
-            else:
-                decisions = await self._open(uow, student, journey, now)
-            await uow.commit()
-            return decisions
-
-    async def _start_current(self, uow: UnitOfWork, student: Student, now: datetime) -> list[Decision]:
-        enrollment = await self.current_enrollment(uow, student)
-        if enrollment is not None:
-            return await self._resume(uow, enrollment, now)
-        courses = self.catalog.open()
-        if len(courses) != 1:  # several to choose from (or none open: only what the school grants)
-            return [ShowCatalog(tuple(course_card(journey) for journey in courses))]
-        return await self._open(uow, student, courses[0], now)
-
-    async def _open(
-        self,
-        uow: UnitOfWork,
-        student: Student,
-        journey: Journey,
-        now: datetime,
-        *,
-        granted: bool = False,
-        bound: ExternalIdentity | None = None,
-    ) -> list[Decision]:
-        """Makes `journey` the student's current course: resumes their enrollment in it, or enrolls them when it
-        is open to anyone (or `granted`: the school's LMS link, whose identity was `bound` just now), or says it
-        comes with a purchase."""
-        enrollment = await uow.enrollments.current(student.id, journey.id)
-        if enrollment is None and not granted and journey.spec.access is not Access.OPEN:
-            return [CourseLocked(course_card(journey))]
-        student.current_journey_id = journey.id
-        decisions: list[Decision] = []
-        if enrollment is None:
-            enrollment = await self.enroll(uow, student, journey, now)
-            decisions.append(Welcome(journey.spec.welcome, journey.spec.survey.intro))
-        if bound is not None:
-            for listener in self.bind_listeners:
-                await listener.on_bound(uow, student, enrollment, bound, now)
-        return decisions + await self._resume(uow, enrollment, now)
-
-    async def open_granted(self, uow: UnitOfWork, student: Student, journey: Journey, now: datetime) -> list[Decision]:
-        """A purchase opened `journey` (any access): it becomes the student's current course, enrolled in it unless
-        they are already; the decisions are its welcome and first question (or where they were)."""
-        return await self._open(uow, student, journey, now, granted=True)
 
     async def choose(self, person: Person, enrollment_id: int, index: int, option: int) -> list[Decision]:
         return await self._press_answer(person, enrollment_id, index, option)
@@ -229,7 +123,7 @@ class StudentPath:
             if isinstance(taken, rules.Answer):
                 decisions = await self._record_answer(uow, enrollment, taken, now)
             elif isinstance(taken, rules.Resume):
-                decisions = await self._resume(uow, enrollment, now)
+                decisions = await self.pick_up(uow, enrollment, now)
             else:
                 decisions = taken
             await uow.commit()
@@ -268,11 +162,11 @@ class StudentPath:
             assert student is not None
             decisions: list[Decision] = []
             if switching:
-                decisions.append(CourseSwitched(course_card(self._journey(owned))))
+                decisions.append(CourseSwitched(card(self._journey(owned))))
                 if student.current_journey_id != owned.journey_id:
                     uow.events.record(EventType.COURSE_SWITCHED, now, student_id=student.id, enrollment_id=owned.id)
             student.current_journey_id = owned.journey_id
-            decisions += await self._resume(uow, owned, now)
+            decisions += await self.pick_up(uow, owned, now)
             await uow.commit()
             return decisions
 
@@ -285,7 +179,7 @@ class StudentPath:
                 return [Notice(NoticeKey.NOT_ENROLLED)]
             if refused := rules.progress_refused(_state(enrollment)):
                 await uow.commit()
-                return [refused, *await self._resume(uow, enrollment, now)]
+                return [refused, *await self.pick_up(uow, enrollment, now)]
             started: list[Decision] = []
             starts_at: datetime | None = None  # shown while the student waits for the cohort
             match await self._start_or_wait(uow, enrollment, now):
@@ -325,7 +219,7 @@ class StudentPath:
 
     # --- steps of the path -----------------------------------------------------------------------
 
-    async def _touch(self, uow: UnitOfWork, person: Person, now: datetime) -> Student:
+    async def touch(self, uow: UnitOfWork, person: Person, now: datetime) -> Student:
         student = await uow.students.by_telegram_id(person.telegram_id)
         if student is None:
             student = Student(
@@ -347,7 +241,7 @@ class StudentPath:
 
     async def _current(self, uow: UnitOfWork, person: Person, now: datetime) -> Enrollment | None:
         """The person's current enrollment (None before /start), after noting their activity."""
-        return await self.current_enrollment(uow, await self._touch(uow, person, now))
+        return await self.current_enrollment(uow, await self.touch(uow, person, now))
 
     async def current_enrollment(self, uow: UnitOfWork, student: Student) -> Enrollment | None:
         """The enrollment in the journey the student chose last, else their latest in any journey the bot runs."""
@@ -358,7 +252,7 @@ class StudentPath:
         return self.catalog[enrollment.journey_id]
 
     async def _owned(self, uow: UnitOfWork, person: Person, enrollment_id: int, now: datetime) -> Enrollment | Notice:
-        student = await self._touch(uow, person, now)
+        student = await self.touch(uow, person, now)
         enrollment = await uow.enrollments.get(enrollment_id, for_update=True)
         if enrollment is None or enrollment.student_id != student.id:
             await uow.commit()
@@ -394,28 +288,6 @@ class StudentPath:
             if identity.journey_id == journey.id:
                 await self.apply_lms_progress(uow, identity)
         return enrollment
-
-    async def _bind(
-        self, uow: UnitOfWork, student: Student, code: str, now: datetime
-    ) -> tuple[Journey, ExternalIdentity | None] | Notice:
-        """An LMS start code: the journey it enrolls in, and the identity if this code binds it now (the bind
-        listeners are told once the enrollment exists); a notice when the code is unknown or someone else's."""
-        identity = await uow.identities.by_code(code, for_update=True)
-        if identity is None:
-            return Notice(NoticeKey.LINK_UNKNOWN)
-        if identity.student_id not in (None, student.id):
-            return Notice(NoticeKey.LINK_USED)
-        journey = self.catalog.get(identity.journey_id)
-        if journey is None:
-            return Notice(NoticeKey.COURSE_UNKNOWN)
-        if identity.student_id is not None:
-            return journey, None
-        identity.student_id = student.id
-        identity.bound_at = now
-        uow.events.record(EventType.LMS_LINKED, now, student_id=student.id, external_id=identity.external_id)
-        await uow.session.flush()
-        await self.apply_lms_progress(uow, identity)
-        return journey, identity
 
     async def _record_answer(
         self, uow: UnitOfWork, enrollment: Enrollment, answer: rules.Answer, now: datetime
@@ -490,7 +362,8 @@ class StudentPath:
         student = await uow.students.get(enrollment.student_id)  # already in the session: no query
         return moment.astimezone(ZoneInfo(student.timezone) if student else self.tz)
 
-    async def _resume(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
+    async def pick_up(self, uow: UnitOfWork, enrollment: Enrollment, now: datetime) -> list[Decision]:
+        """Where the enrollment is: the next question, the track and start, the current step, or its end."""
         journey = self._journey(enrollment)
         match rules.resume(_state(enrollment), journey):
             case AskQuestion() as ask:
@@ -517,7 +390,7 @@ class StudentPath:
         completed = await uow.enrollments.completed_steps(enrollment.id)
         journey = self._journey(enrollment)
         following = self.catalog.next_of(journey.id)
-        next_stage = course_card(following) if following is not None else None
+        next_stage = card(following) if following is not None else None
         advanced = rules.advance(_state(enrollment), journey, completed, now, next_stage)
         if advanced is None:
             return []
@@ -551,8 +424,8 @@ class StudentPath:
 
     def _not_suited(self, enrollment: Enrollment, verdict: NotAFit) -> NotSuited:
         instead = self.catalog.get(verdict.journey)
-        card = course_card(instead) if instead is not None else None
-        return NotSuited(enrollment.id, verdict.text, card, verdict.consultation)
+        shown = card(instead) if instead is not None else None
+        return NotSuited(enrollment.id, verdict.text, shown, verdict.consultation)
 
 
 def _state(enrollment: Enrollment) -> EnrollmentState:
