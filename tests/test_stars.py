@@ -189,7 +189,7 @@ async def test_buying_a_journey_end_to_end_enrolls_in_it_once(shop: World) -> No
     charge = await standin.pay(alice, invoice)
     assert charge is not None and refusal(standin) is None
     thanks = await alice.expect("Thank you!")
-    assert thanks.text == "Thank you! 300 ⭐ received for The next stage of the course.."
+    assert thanks.text == "Thank you! 300 ⭐ received for The next stage of the course."
     [purchase] = await rows(app, Purchase)
     assert (purchase.source.value, purchase.payment_id, purchase.product_id, purchase.offer_id) == (
         "stars",
@@ -240,7 +240,7 @@ async def test_a_duplicated_successful_payment_records_and_grants_once(shop: Wor
     assert len(await outbox(app, "grant:")) == 1
     assert len(await events(app, EventType.OFFER_BOUGHT)) == 1
     assert [m.text for m in alice.messages if m.text and m.text.startswith("Thank you!")] == [
-        "Thank you! 200 ⭐ received for A month with a mentor.."
+        "Thank you! 200 ⭐ received for A month with a mentor."
     ]
     async with app.uow() as uow:
         assert await app.grants.mentor_until(uow, grant.student_id, shop.clock.now()) == grant.until

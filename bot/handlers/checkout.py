@@ -83,10 +83,11 @@ def thanks(outcome: PaidOutcome, t: Translator) -> str:
     if not isinstance(outcome, Paid):
         return t("Your payment arrived, but I could not match it to a purchase. The school will sort it out.")
     amount = format_amount(outcome.amount, STARS)
+    title = escape(outcome.title) if outcome.title is not None else t("Graduate club")
     if outcome.renewal and outcome.period_end is not None:
         date = when(outcome.period_end, t, None)
-        return t("Renewed: {title} until {date}. Thank you!", title=escape(outcome.title), date=date)
-    return t("Thank you! {amount} received for {title}.", amount=amount, title=escape(outcome.title))
+        return t("Renewed: {title} until {date}. Thank you!", title=title, date=date)
+    return t("Thank you! {amount} received for {title}.", amount=amount, title=title)
 
 
 async def payment_refunded(message: Message, stars: StarsCheckout) -> None:

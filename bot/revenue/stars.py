@@ -18,6 +18,7 @@ from bot.revenue.grants import offer_title
 from bot.revenue.invoices import checkout_id_of, invoice_payload
 from bot.revenue.ledger import ByStudent, Conflict, Ledger, Payment, Recorded, RecordOutcome, Refund, Refunded
 from bot.revenue.offer_state import OfferStates
+from bot.revenue.products import CLUB
 from journeys.catalog import Catalog
 from journeys.checkout import CheckoutRefusal, CheckoutRefused, checkout_verdict
 from journeys.clock import Clock
@@ -75,7 +76,7 @@ class StarsPayment:
 
 @dataclass(frozen=True)
 class Paid:
-    title: str
+    title: str | None  # the offer, shortly; None: the graduate club (the reply names it in the payer's language)
     amount: int
     period_end: datetime | None
     renewal: bool  # a subscription renewed: a new charge for a checkout paid before
@@ -215,8 +216,10 @@ class StarsCheckout:
                 )
             await uow.commit()
         self.wake()
-        product = self.ledger.products.get(checkout.product_id)
-        title = product.title if product else checkout.product_id
+        found = self.catalog.offer(checkout.offer_id) if checkout.offer_id else None
+        title = offer_title(found[1], 60).rstrip(".!") if found else None
+        if found is None and checkout.product_id != CLUB.id:
+            title = checkout.product_id
         return Paid(title, payment.amount, outcome.purchase.period_end, renewal)
 
     async def _record(
