@@ -163,6 +163,7 @@ class App:
         self.offers = Offers(self.catalog, self.translations, offer_messages, self.clock, wake=self.sender.wake)
         self.path.progress_listeners.append(self.offers)
         self.path.answer_listeners.append(self.offers)
+        self.ledger.purchase_listeners.append(self.offers)  # what was bought is not offered again
         self.offer_presses = OfferPresses(self.uow, self.catalog, self.clock, self.desk if self.desk.enabled else None)
         self.checkin_answers = CheckinAnswers(self.uow, self.catalog, self.clock, self.offers)
         wire_jobs(

@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from bot.callbacks import OfferAction, OfferPress
 from bot.db.models import OutboxMessage, OutboxStatus, Student
+from bot.revenue.ledger import ByStudent, Payment, Recorded
 from bot.standin import BotAPIStandIn
 from journeys.clock import ManualClock
 from journeys.events import EventType
+from journeys.purchases import PaymentSource, PaymentTerms
 from tests.conftest import World
 from tests.offers_world import (
     drain,
@@ -280,3 +282,26 @@ async def test_the_completion_time_is_the_journey_clock(world: World) -> None:
     (queued,) = await rows(world.app, "offer")
     assert queued.due_at == world.clock.now()
     assert queued.due_at.tzinfo is not None and queued.due_at.astimezone(UTC) == world.clock.now()
+
+
+async def test_buying_the_product_cancels_its_offer_still_waiting_for_the_morning(world: World) -> None:
+    app = world.app
+    alice = world.student()
+    await onboard(alice)
+    await finish_steps(alice, 4)
+    world.clock.set(datetime(2026, 11, 20, 23, 30, tzinfo=MSK))
+    await finish_steps(alice, 1)
+    (queued,) = await rows(app, "offer")  # the club offer, due at 09:00
+    async with app.uow() as uow:  # the school's checkout sold her the club that night
+        student = await uow.students.by_telegram_id(alice.id)
+        assert student is not None
+        terms = PaymentTerms("club", 99_000, "RUB", world.clock.now())
+        recorded = await app.ledger.record(uow, Payment(PaymentSource.SCHOOL, "night-1", terms), ByStudent(student.id))
+        assert isinstance(recorded, Recorded) and recorded.applied
+        await uow.commit()
+    (cancelled,) = await rows(app, "offer")
+    assert (cancelled.id, cancelled.status, cancelled.last_error) == (
+        queued.id,
+        OutboxStatus.CANCELLED,
+        "the student bought it",
+    )

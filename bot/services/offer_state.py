@@ -67,12 +67,13 @@ class OfferStates:
         )
         held: dict[int, set[Product]] = {}
         for student_id, offer_id, product_id in rows.all():
-            product = self._product(offer_id or product_id)
+            product = self.product(offer_id or product_id)
             if student_id is not None and product is not None:
                 held.setdefault(student_id, set()).add(product)
         return {student_id: frozenset(products) for student_id, products in held.items()}
 
-    def _product(self, product_id: str) -> Product | None:
+    def product(self, product_id: str) -> Product | None:
+        """What a purchase of this product (or offer) id holds."""
         # the ledger's products are the club and the catalog's offers by offer id
         if product_id == CLUB.id:
             return Product(GrantKind.CLUB)

@@ -11,23 +11,23 @@ check-in answer, since those change what is due without any time passing.
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import CheckinAsked, Enrollment, OfferShown, OutboxMessage, Student
+from bot.db.models import CheckinAsked, Enrollment, OfferShown, OutboxMessage, OutboxStatus, Purchase, Student
 from bot.db.repositories import EventLog
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translations
 from bot.offer_messages import OfferMessages
 from bot.outbox.payloads import CheckinPayload, OfferPayload, OfferReminderPayload
-from bot.outbox.queue import enqueue
+from bot.outbox.queue import WAITING, enqueue
 from bot.services.offer_state import Loaded, OfferStates
 from journeys.catalog import Catalog
 from journeys.checkins import due_checkins, find_checkin, next_checkin_at, next_checkin_question
 from journeys.clock import Clock
 from journeys.events import EventType
 from journeys.journey import Journey
-from journeys.offers import RemindDeadline, ShowOffer, due_offers, find_offer, next_offer_at
+from journeys.offers import RemindDeadline, ShowOffer, due_offers, find_offer, next_offer_at, product_of
 from journeys.spec import Checkin
 
 BATCH = 500  # enrollments a tick handles; the next tick takes the rest
@@ -73,6 +73,22 @@ class Offers:
 
     async def on_answer(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None:
         await self.evaluate(uow, student, enrollment, now)
+
+    async def on_purchase(self, uow: UnitOfWork, purchase: Purchase, student: Student, now: datetime) -> None:
+        """The ledger's listener: offers of what was just bought (by any offer selling the same product) that are
+        still waiting in the outbox for this student would sell it twice: they are cancelled."""
+        product = self.states.product(purchase.offer_id or purchase.product_id)
+        if product is None:
+            return
+        same = {o.id for j in self.catalog for o in j.spec.offers if product_of(o) == product}
+        enrollments = [e.id for e in await uow.enrollments.of_student(student.id)]
+        keys = [f"{prefix}:{e}:{o}" for e in enrollments for o in same for prefix in ("offer", "offer-reminder")]
+        if keys:
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key.in_(keys), OutboxMessage.status.in_(WAITING))
+                .values(status=OutboxStatus.CANCELLED, last_error="the student bought it")
+            )
 
     async def evaluate(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None:
         """One enrollment, inside the caller's transaction (which holds or here takes the enrollment's lock)."""
