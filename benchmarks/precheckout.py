@@ -28,7 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.broadcast import backend, reset
 from bot.app import App, serve
 from bot.db.migrations import upgrade
-from bot.db.models import Checkout, Enrollment, Event, OutboxMessage, OutboxStatus, Priority, Purchase, Student
+from bot.db.models import (
+    Checkout,
+    Enrollment,
+    Event,
+    OfferShown,
+    OutboxMessage,
+    OutboxStatus,
+    Priority,
+    Purchase,
+    Student,
+)
 from bot.outbox.messages import Out
 from bot.outbox.payloads import BroadcastPayload
 from bot.outbox.queue import enqueue_many
@@ -116,6 +126,9 @@ async def fill(app: App, n: int, broadcast: int) -> list[int]:
             for sid in ids
         ]
         await uow.session.execute(insert(Event), shown)
+        # what the offers part records when it shows an offer: Buy and the pre-checkout verdict read it
+        offered = [{"enrollment_id": enrollment_of[sid], "offer_id": OFFER, "shown_at": now} for sid in ids]
+        await uow.session.execute(insert(OfferShown), offered)
         found = app.catalog.offer(OFFER)
         assert found is not None and found[1].price is not None and found[1].price.stars is not None
         price = found[1].price.stars

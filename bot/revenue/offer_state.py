@@ -1,6 +1,6 @@
-"""An enrollment as the pre-checkout rule sees it (journeys/offers.py `OfferState`): the offers' own loader
-(bot/services/offer_state.py) for a batch of one, so Buy, the pre-checkout answer and the offers job agree on
-what was shown and what the student holds."""
+"""An enrollment as the pre-checkout rule sees it (journeys/offers.py `OfferState`), read by the offers' own
+loader (bot/services/offer_state.py), so Buy, the pre-checkout answer and the offers job agree on what was shown
+and what the student holds."""
 
 from datetime import datetime
 from typing import Protocol
@@ -21,5 +21,4 @@ class StoredOfferStates:
         self.states = BatchStates(catalog)
 
     async def load(self, uow: UnitOfWork, enrollment: Enrollment, student: Student, now: datetime) -> OfferState:
-        loaded = await self.states.load(uow, [(enrollment, student)], now)
-        return self.states.offer_state(enrollment, student, loaded)
+        return await self.states.for_checkout(uow, enrollment, student, now)
