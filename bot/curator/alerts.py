@@ -42,6 +42,7 @@ from journeys.clock import Clock
 from journeys.events import EventType
 from journeys.journey import EnrollmentStatus
 from journeys.stalls import StallReasons
+from journeys.telegram_html import plain_text
 
 # why an enrollment counts as stalled at a moment (the engagement's stall detection decides it)
 ReasonsAt = Callable[[UnitOfWork, Enrollment, datetime], Awaitable[StallReasons]]
@@ -80,6 +81,14 @@ class Alerts:
     ) -> None:
         self.chat_id, self._uow, self.clock, self.tz, self.t = chat_id, uow_factory, clock, tz, t
         self.facts, self.stall_reasons, self.wake = facts, stall_reasons, wake
+
+    def _offer_title(self, alert: Alert) -> str | None:
+        """A lead's offer as its first line reads, for the curators."""
+        found = self.facts.catalog.offer(alert.offer_id) if alert.offer_id else None
+        if found is None:
+            return None
+        first = plain_text(found[1].text).strip().split("\n")[0].strip()
+        return first if len(first) <= 120 else first[:119].rstrip() + "…"
 
     async def raise_alert(
         self, uow: UnitOfWork, student: Student, enrollment: Enrollment, reasons: StallReasons, now: datetime
@@ -157,7 +166,7 @@ class Alerts:
     ) -> None:
         assert self.chat_id is not None
         facts = await self.facts.of(session, student, enrollment)
-        text = cards.alert_text(alert, facts, self.t, self.tz)
+        text = cards.alert_text(alert, facts, self.t, self.tz, offer_title=self._offer_title(alert))
         await enqueue(
             session,
             key=key,
@@ -189,7 +198,8 @@ class Alerts:
         student = await session.get(Student, alert.student_id)
         enrollment = await session.get(Enrollment, alert.enrollment_id)
         assert student is not None and enrollment is not None
-        text = cards.alert_text(alert, await self.facts.of(session, student, enrollment), self.t, self.tz)
+        facts = await self.facts.of(session, student, enrollment)
+        text = cards.alert_text(alert, facts, self.t, self.tz, offer_title=self._offer_title(alert))
         await enqueue(
             session,
             key=f"alert:{alert.id}:resolved:{alert.message_id}",
@@ -254,7 +264,7 @@ class Alerts:
             assert student is not None and enrollment is not None
             facts = await self.facts.of(uow.session, student, enrollment)
             await uow.commit()
-        text = cards.alert_text(alert, facts, self.t, self.tz, resolver=user_name)
+        text = cards.alert_text(alert, facts, self.t, self.tz, resolver=user_name, offer_title=self._offer_title(alert))
         return PressOutcome(answer, text=text, markup=cards.alert_keyboard(alert, self.t))
 
     def _change(

@@ -113,15 +113,25 @@ def status_line(alert: Alert, t: Translator, tz: ZoneInfo, resolver: str | None 
     return None
 
 
-def lead_lines(alert: Alert, t: Translator) -> list[str]:
+def lead_lines(alert: Alert, t: Translator, offer_title: str | None = None) -> list[str]:
     if alert.offer_id is None:
         return [t("💼 <b>Sales lead</b>: a free consultation (the course did not suit their answers)")]
-    return [t("💼 <b>Sales lead</b>: offer {offer}", offer=f"<code>{escape(alert.offer_id)}</code>")]
+    offer = escape(offer_title) if offer_title else f"<code>{escape(alert.offer_id)}</code>"
+    return [t("💼 <b>Sales lead</b>: offer {offer}", offer=offer)]
 
 
-def alert_text(alert: Alert, facts: Facts, t: Translator, tz: ZoneInfo, resolver: str | None = None) -> str:
+def alert_text(
+    alert: Alert,
+    facts: Facts,
+    t: Translator,
+    tz: ZoneInfo,
+    resolver: str | None = None,
+    *,
+    offer_title: str | None = None,
+) -> str:
+    """`offer_title`: a lead's offer as the curators read it (its id when the journey no longer has it)."""
     if alert.kind is AlertKind.LEAD:
-        lines = [*lead_lines(alert, t), *_profile(facts, t)]
+        lines = [*lead_lines(alert, t, offer_title), *_profile(facts, t)]
     else:
         lines = [
             t("🚨 <b>Student stalled</b>"),
