@@ -1,6 +1,7 @@
 """Telegram Stars end to end through the stand-in: Buy under an offer → invoice → the payer pays → one ledger row,
 the grant applied once, a thank-you; every pre-checkout refusal; duplicates, renewals and refunds."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,9 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.callbacks import OfferAction, OfferPress
-from bot.db.models import Checkout, Enrollment, Event, Grant, OfferShown, OutboxMessage, Purchase
+from bot.db.models import Checkout, Enrollment, Event, Grant, OfferShown, OutboxMessage, Purchase, Student
 from bot.revenue.invoices import invoice_payload
+from bot.revenue.stars import Approved, Paid, StarsPayment
 from bot.standin import BotAPIStandIn
 from bot.standin.client import FakeUser
 from bot.standin.records import StoredMessage
@@ -441,3 +443,39 @@ async def test_the_shipped_course_sells_its_paid_next_stage_in_stars(default_wor
         assert growth is not None and student.current_journey_id == "online-store-growth"
     await app.sender.drain_once()
     await alice.expect("Рост интернет-магазина")
+
+
+async def test_payments_arriving_at_once_and_repeated_record_and_grant_once_each(shop: World) -> None:
+    """Twelve students pay at once and Telegram delivers each payment three times, all concurrently, after their
+    pre-checkout queries came in together: every verdict ok, one purchase, one grant, one OFFER_BOUGHT each (on
+    PostgreSQL well past the five runs after which a prepared statement gets a generic plan)."""
+    app = shop.app
+    people = [await enrolled(shop, ALICE + i, f"S{i}") for i in range(12)]
+    for person in people:
+        await buy(shop, person, "mentor")
+    async with app.uow() as uow:
+        telegram_of = {s.id: s.telegram_id for s in await uow.session.scalars(select(Student))}
+        checkouts = list(await uow.session.scalars(select(Checkout).order_by(Checkout.id)))
+    assert len(checkouts) == len(people)
+    verdicts = await asyncio.gather(
+        *(
+            app.stars.pre_checkout(telegram_of[c.student_id], invoice_payload(c.id), c.amount, "XTR")
+            for c in checkouts
+            for _ in range(3)
+        )
+    )
+    assert all(isinstance(verdict, Approved) for verdict in verdicts)
+
+    def payment(checkout: Checkout) -> StarsPayment:
+        return StarsPayment(f"charge-{checkout.id}", invoice_payload(checkout.id), checkout.amount, "XTR")
+
+    outcomes = await asyncio.gather(
+        *(app.stars.paid(telegram_of[c.student_id], payment(c)) for c in checkouts for _ in range(3))
+    )
+    assert sum(isinstance(outcome, Paid) for outcome in outcomes) == len(checkouts)  # the rest: already paid
+    purchases = await rows(app, Purchase)
+    assert sorted(p.payment_id for p in purchases) == sorted(f"charge-{c.id}" for c in checkouts)
+    grants = await rows(app, Grant)
+    assert sorted(g.purchase_id for g in grants) == sorted(p.id for p in purchases)
+    assert len(await events(app, EventType.OFFER_BOUGHT)) == len(checkouts)
+    assert len(await outbox(app, "grant:")) == len(checkouts)

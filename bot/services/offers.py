@@ -82,7 +82,12 @@ class Offers:
             return
         same = {o.id for j in self.catalog for o in j.spec.offers if product_of(o) == product}
         enrollments = [e.id for e in await uow.enrollments.of_student(student.id)]
-        keys = [f"{prefix}:{e}:{o}" for e in enrollments for o in same for prefix in ("offer", "offer-reminder")]
+        keys = [
+            offer_key(decision, e)
+            for e in enrollments
+            for o in same
+            for decision in (ShowOffer(o, now), RemindDeadline(o, now))
+        ]
         if keys:
             await uow.session.execute(
                 update(OutboxMessage)
@@ -126,42 +131,30 @@ class Offers:
         for decision in decisions:
             offer = find_offer(journey, decision.offer_id)
             assert offer is not None  # the decisions name the journey's own offers
+            payload: OfferPayload | OfferReminderPayload
             match decision:
                 case ShowOffer(at=at):
                     rows[offer.id] = OfferShown(enrollment_id=enrollment.id, offer_id=offer.id, shown_at=at)
                     uow.session.add(rows[offer.id])
-                    await enqueue(
-                        uow.session,
-                        key=f"offer:{enrollment.id}:{offer.id}",
-                        payload=OfferPayload(
-                            messages=self.messages.offer(
-                                offer, t, student_id=student.id, enrollment_id=enrollment.id, now=now
-                            ),
-                            enrollment_id=enrollment.id,
-                            offer_id=offer.id,
-                        ),
-                        chat_id=student.telegram_id,
-                        student_id=student.id,
-                        due_at=at,
-                        now=now,
+                    messages = self.messages.offer(
+                        offer, t, student_id=student.id, enrollment_id=enrollment.id, now=now
                     )
+                    payload = OfferPayload(messages=messages, enrollment_id=enrollment.id, offer_id=offer.id)
                 case RemindDeadline(at=at):
                     rows[offer.id].reminded_at = at
-                    await enqueue(
-                        uow.session,
-                        key=f"offer-reminder:{enrollment.id}:{offer.id}",
-                        payload=OfferReminderPayload(
-                            messages=self.messages.reminder(
-                                offer, t, student_id=student.id, enrollment_id=enrollment.id, now=now
-                            ),
-                            enrollment_id=enrollment.id,
-                            offer_id=offer.id,
-                        ),
-                        chat_id=student.telegram_id,
-                        student_id=student.id,
-                        due_at=at,
-                        now=now,
+                    messages = self.messages.reminder(
+                        offer, t, student_id=student.id, enrollment_id=enrollment.id, now=now
                     )
+                    payload = OfferReminderPayload(messages=messages, enrollment_id=enrollment.id, offer_id=offer.id)
+            await enqueue(
+                uow.session,
+                key=offer_key(decision, enrollment.id),
+                payload=payload,
+                chat_id=student.telegram_id,
+                student_id=student.id,
+                due_at=decision.at,
+                now=now,
+            )
             loaded.capped.setdefault(student.id, []).append(decision.at)  # the next decision sees it in the cap
         await uow.session.flush()
         return bool(decisions)
@@ -233,3 +226,9 @@ class Offers:
 
 def checkin_index(journey: Journey, checkin: Checkin) -> int:
     return journey.spec.checkins.index(checkin)
+
+
+def offer_key(decision: ShowOffer | RemindDeadline, enrollment_id: int) -> str:
+    """The outbox idempotency key: each offer, and its deadline reminder, once per enrollment."""
+    prefix = "offer" if isinstance(decision, ShowOffer) else "offer-reminder"
+    return f"{prefix}:{enrollment_id}:{decision.offer_id}"
