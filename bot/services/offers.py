@@ -97,8 +97,9 @@ class Offers:
 
     async def evaluate(self, uow: UnitOfWork, student: Student, enrollment: Enrollment, now: datetime) -> None:
         """One enrollment, inside the caller's transaction (which holds or here takes the enrollment's lock)."""
-        if enrollment.journey_id not in self.catalog:
-            return
+        journey = self.catalog.get(enrollment.journey_id)
+        if journey is None or not (journey.spec.offers or journey.spec.checkins):
+            return  # nothing to offer or ask: no lock, no queries on the Done press
         await uow.session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update())
         await self._evaluate_batch(uow, [(enrollment, student)], now)
 
